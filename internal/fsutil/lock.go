@@ -1,0 +1,46 @@
+package fsutil
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"syscall"
+)
+
+// ErrLocked is returned by Lock when another open file description (another
+// process, or another Open in this one) holds the lock.
+var ErrLocked = errors.New("locked")
+
+// FileLock is an exclusive advisory lock (flock) on a file. The lock is
+// released by Unlock or when the process exits, also by kill -9.
+type FileLock struct {
+	f *os.File
+}
+
+// Lock takes an exclusive lock on path, creating the file if needed. It does
+// not wait: if the lock is held elsewhere it returns an error wrapping
+// ErrLocked.
+func Lock(path string) (*FileLock, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("lock %s: %w", path, err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, fmt.Errorf("lock %s: %w", path, ErrLocked)
+		}
+		return nil, fmt.Errorf("lock %s: %w", path, err)
+	}
+	return &FileLock{f: f}, nil
+}
+
+// Unlock releases the lock. It is idempotent.
+func (l *FileLock) Unlock() error {
+	if l == nil || l.f == nil {
+		return nil
+	}
+	err := l.f.Close() // closing the last descriptor releases the flock
+	l.f = nil
+	return err
+}

@@ -1,0 +1,513 @@
+// Package sqlite is a small cgo binding to the SQLite library that
+// github.com/mattn/go-sqlite3 compiles into the binary. sluice's view writers
+// use it on their hot path: a prepared statement collects rows of parameters
+// in Go memory and runs them all in one C call, with no database/sql or
+// driver.Value conversions per row. Readers use database/sql as usual.
+//
+// A Conn and its Stmts are not safe for concurrent use.
+package sqlite
+
+/*
+#cgo CFLAGS: -O2
+#include <stdlib.h>
+#include <string.h>
+
+// The sqlite3 library itself is compiled into the binary by
+// github.com/mattn/go-sqlite3 (imported below); these are the prototypes of
+// the few functions this package calls.
+typedef struct sqlite3 sqlite3;
+typedef struct sqlite3_stmt sqlite3_stmt;
+typedef long long sqlite3_int64;
+int sqlite3_open_v2(const char *filename, sqlite3 **ppDb, int flags, const char *zVfs);
+int sqlite3_close_v2(sqlite3*);
+int sqlite3_exec(sqlite3*, const char *sql, int (*callback)(void*,int,char**,char**), void *, char **errmsg);
+void sqlite3_free(void*);
+const char *sqlite3_errmsg(sqlite3*);
+int sqlite3_extended_errcode(sqlite3*);
+int sqlite3_busy_timeout(sqlite3*, int ms);
+int sqlite3_prepare_v2(sqlite3 *db, const char *zSql, int nByte, sqlite3_stmt **ppStmt, const char **pzTail);
+int sqlite3_finalize(sqlite3_stmt *pStmt);
+int sqlite3_reset(sqlite3_stmt *pStmt);
+int sqlite3_clear_bindings(sqlite3_stmt*);
+int sqlite3_step(sqlite3_stmt*);
+int sqlite3_bind_parameter_count(sqlite3_stmt*);
+const char *sqlite3_bind_parameter_name(sqlite3_stmt*, int);
+int sqlite3_bind_null(sqlite3_stmt*, int);
+int sqlite3_bind_int64(sqlite3_stmt*, int, sqlite3_int64);
+int sqlite3_bind_double(sqlite3_stmt*, int, double);
+int sqlite3_bind_text(sqlite3_stmt*, int, const char*, int, void(*)(void*));
+int sqlite3_bind_blob(sqlite3_stmt*, int, const void*, int, void(*)(void*));
+int sqlite3_column_count(sqlite3_stmt*);
+int sqlite3_column_type(sqlite3_stmt*, int);
+sqlite3_int64 sqlite3_column_int64(sqlite3_stmt*, int);
+double sqlite3_column_double(sqlite3_stmt*, int);
+const unsigned char *sqlite3_column_text(sqlite3_stmt*, int);
+int sqlite3_column_bytes(sqlite3_stmt*, int);
+const char *sqlite3_column_name(sqlite3_stmt*, int);
+int sqlite3_stmt_readonly(sqlite3_stmt*);
+const char *sqlite3_sql(sqlite3_stmt*);
+sqlite3_int64 sqlite3_changes64(sqlite3*);
+int sqlite3_get_autocommit(sqlite3*);
+
+// Bind copies of the bytes (SQLITE_TRANSIENT).
+static int sluice_bind_text_copy(sqlite3_stmt *s, int i, const char *p, int n) {
+	return sqlite3_bind_text(s, i, p, n, (void(*)(void*))-1);
+}
+static int sluice_bind_blob_copy(sqlite3_stmt *s, int i, const void *p, int n) {
+	return sqlite3_bind_blob(s, i, p, n, (void(*)(void*))-1);
+}
+
+// Param kinds in a row spec.
+enum { K_NULL = 0, K_INT = 1, K_FLOAT = 2, K_TEXT = 3, K_BLOB = 4 };
+
+// sluice_exec_rows binds and steps nrows rows of nparams parameters each.
+// spec holds 3 int64 per parameter: kind, value (int, float bits, or offset
+// into buf), length. Text and blobs are bound as SQLITE_STATIC: buf outlives
+// the steps, and the bindings are cleared before returning, so SQLite keeps
+// no pointer into Go memory. Returns SQLITE_DONE (101) when all rows ran, or
+// the error code, with *failed set to the failing row.
+static int sluice_exec_rows(sqlite3_stmt *s, const char *buf, const long long *spec, int nparams, int nrows, int *failed) {
+	for (int r = 0; r < nrows; r++) {
+		const long long *p = spec + (long long)r * nparams * 3;
+		for (int i = 0; i < nparams; i++, p += 3) {
+			int rc;
+			switch (p[0]) {
+			case K_INT: rc = sqlite3_bind_int64(s, i + 1, p[1]); break;
+			case K_FLOAT: { double d; memcpy(&d, &p[1], 8); rc = sqlite3_bind_double(s, i + 1, d); break; }
+			// A NULL pointer would bind NULL, not '' or an empty blob.
+			case K_TEXT: rc = sqlite3_bind_text(s, i + 1, p[2] ? buf + p[1] : "", (int)p[2], (void(*)(void*))0); break;
+			case K_BLOB: rc = sqlite3_bind_blob(s, i + 1, p[2] ? buf + p[1] : "", (int)p[2], (void(*)(void*))0); break;
+			default: rc = sqlite3_bind_null(s, i + 1);
+			}
+			if (rc != 0) { *failed = r; sqlite3_clear_bindings(s); return rc; }
+		}
+		int rc = sqlite3_step(s);
+		if (rc != 101 && rc != 100) {
+			*failed = r;
+			sqlite3_reset(s);
+			sqlite3_clear_bindings(s);
+			return rc;
+		}
+		sqlite3_reset(s);
+	}
+	sqlite3_clear_bindings(s);
+	return 101;
+}
+*/
+import "C"
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"unsafe"
+
+	// The SQLite library this package calls is the one go-sqlite3
+	// compiles into the binary.
+	_ "github.com/mattn/go-sqlite3"
+)
+
+// Open flags (the SQLITE_OPEN_* values).
+const (
+	OpenReadOnly  = 0x00000001
+	OpenReadWrite = 0x00000002
+	OpenCreate    = 0x00000004
+	OpenNoMutex   = 0x00008000
+)
+
+// Result codes callers branch on.
+const (
+	codeRow  = 100
+	codeDone = 101
+)
+
+// Error is an SQLite error: its (extended) code and message, and the
+// statement it came from if any.
+type Error struct {
+	Code int
+	Msg  string
+	SQL  string
+}
+
+func (e *Error) Error() string {
+	if e.SQL != "" {
+		return fmt.Sprintf("sqlite: %s (code %d) in %q", e.Msg, e.Code, e.SQL)
+	}
+	return fmt.Sprintf("sqlite: %s (code %d)", e.Msg, e.Code)
+}
+
+// IsConstraint reports whether err is an SQLite constraint violation.
+func IsConstraint(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Code&0xff == 19
+}
+
+// Conn is an open database connection.
+type Conn struct {
+	db    *C.sqlite3
+	path  string
+	stmts []*Stmt
+}
+
+// Open opens the database at path with the given flags (OpenReadWrite |
+// OpenCreate to create it) and a 5 s busy timeout.
+func Open(path string, flags int) (*Conn, error) {
+	cpath := C.CString(path)
+	defer C.free(unsafe.Pointer(cpath))
+	var db *C.sqlite3
+	rc := C.sqlite3_open_v2(cpath, &db, C.int(flags|OpenNoMutex), nil)
+	if rc != 0 {
+		err := &Error{Code: int(rc), Msg: "cannot open " + path}
+		if db != nil {
+			err.Msg = C.GoString(C.sqlite3_errmsg(db))
+			C.sqlite3_close_v2(db)
+		}
+		return nil, err
+	}
+	C.sqlite3_busy_timeout(db, 5000)
+	return &Conn{db: db, path: path}, nil
+}
+
+// Path returns the file name the connection was opened with.
+func (c *Conn) Path() string { return c.path }
+
+// Close finalizes the connection's statements and closes it. It is
+// idempotent.
+func (c *Conn) Close() error {
+	if c.db == nil {
+		return nil
+	}
+	for _, s := range c.stmts {
+		s.finalize()
+	}
+	c.stmts = nil
+	rc := C.sqlite3_close_v2(c.db)
+	c.db = nil
+	if rc != 0 {
+		return &Error{Code: int(rc), Msg: "close " + c.path}
+	}
+	return nil
+}
+
+func (c *Conn) err(rc C.int, sql string) error {
+	return &Error{Code: int(C.sqlite3_extended_errcode(c.db)), Msg: C.GoString(C.sqlite3_errmsg(c.db)), SQL: sql}
+}
+
+// Exec runs one or more SQL statements that return no rows.
+func (c *Conn) Exec(sql string) error {
+	csql := C.CString(sql)
+	defer C.free(unsafe.Pointer(csql))
+	var errmsg *C.char
+	rc := C.sqlite3_exec(c.db, csql, nil, nil, &errmsg)
+	if rc != 0 {
+		msg := C.GoString(errmsg)
+		C.sqlite3_free(unsafe.Pointer(errmsg))
+		return &Error{Code: int(C.sqlite3_extended_errcode(c.db)), Msg: msg, SQL: sql}
+	}
+	return nil
+}
+
+// InTx reports whether a transaction is open.
+func (c *Conn) InTx() bool { return C.sqlite3_get_autocommit(c.db) == 0 }
+
+// Changes returns the number of rows the last statement changed.
+func (c *Conn) Changes() int64 { return int64(C.sqlite3_changes64(c.db)) }
+
+// Prepare compiles one SQL statement. Statements are finalized by Close, or
+// earlier by Stmt.Close.
+func (c *Conn) Prepare(sql string) (*Stmt, error) {
+	csql := C.CString(sql)
+	defer C.free(unsafe.Pointer(csql))
+	var s *C.sqlite3_stmt
+	var tail *C.char
+	rc := C.sqlite3_prepare_v2(c.db, csql, C.int(len(sql)+1), &s, &tail)
+	if rc != 0 {
+		return nil, c.err(rc, sql)
+	}
+	if s == nil {
+		return nil, &Error{Code: 1, Msg: "no statement", SQL: sql}
+	}
+	if rest := C.GoString(tail); !onlySpace(rest) {
+		C.sqlite3_finalize(s)
+		return nil, &Error{Code: 1, Msg: "more than one statement (prepare them one by one)", SQL: sql}
+	}
+	st := &Stmt{c: c, s: s, sql: sql, nparams: int(C.sqlite3_bind_parameter_count(s))}
+	c.stmts = append(c.stmts, st)
+	return st, nil
+}
+
+func onlySpace(s string) bool {
+	for _, r := range s {
+		if r != ' ' && r != '\n' && r != '\t' && r != '\r' && r != ';' {
+			return false
+		}
+	}
+	return true
+}
+
+// Stmt is a prepared statement. Parameters are appended in order with Int,
+// Float, Text, Bytes and Null; every NumParams values make a row, and Exec
+// runs all the rows collected so far, in order, in one C call.
+type Stmt struct {
+	c       *Conn
+	s       *C.sqlite3_stmt
+	sql     string
+	nparams int
+
+	buf  []byte  // text and blob bytes of the pending rows
+	spec []int64 // 3 per parameter: kind, value or offset, length
+}
+
+const (
+	kNull = iota
+	kInt
+	kFloat
+	kText
+	kBlob
+)
+
+// SQL returns the statement's text.
+func (s *Stmt) SQL() string { return s.sql }
+
+// NumParams returns the number of parameters a row has.
+func (s *Stmt) NumParams() int { return s.nparams }
+
+// ParamName returns the name of parameter i (0-based), with its prefix
+// (":seq"), or "" for a positional one.
+func (s *Stmt) ParamName(i int) string {
+	return C.GoString(C.sqlite3_bind_parameter_name(s.s, C.int(i+1)))
+}
+
+// ReadOnly reports whether the statement makes no direct change to the
+// database.
+func (s *Stmt) ReadOnly() bool { return C.sqlite3_stmt_readonly(s.s) != 0 }
+
+// Int appends an integer parameter.
+func (s *Stmt) Int(v int64) { s.spec = append(s.spec, kInt, v, 0) }
+
+// Float appends a floating-point parameter.
+func (s *Stmt) Float(v float64) { s.spec = append(s.spec, kFloat, int64(math.Float64bits(v)), 0) }
+
+// Null appends a NULL parameter.
+func (s *Stmt) Null() { s.spec = append(s.spec, kNull, 0, 0) }
+
+// Text appends a text parameter.
+func (s *Stmt) Text(v string) {
+	s.spec = append(s.spec, kText, int64(len(s.buf)), int64(len(v)))
+	s.buf = append(s.buf, v...)
+}
+
+// TextBytes appends a text parameter given as bytes.
+func (s *Stmt) TextBytes(v []byte) {
+	s.spec = append(s.spec, kText, int64(len(s.buf)), int64(len(v)))
+	s.buf = append(s.buf, v...)
+}
+
+// Blob appends a blob parameter.
+func (s *Stmt) Blob(v []byte) {
+	s.spec = append(s.spec, kBlob, int64(len(s.buf)), int64(len(v)))
+	s.buf = append(s.buf, v...)
+}
+
+// Value appends a parameter of a Go type: nil, bool, int, int64, float64,
+// string or []byte.
+func (s *Stmt) Value(v any) error {
+	switch v := v.(type) {
+	case nil:
+		s.Null()
+	case bool:
+		if v {
+			s.Int(1)
+		} else {
+			s.Int(0)
+		}
+	case int:
+		s.Int(int64(v))
+	case int64:
+		s.Int(v)
+	case uint64:
+		s.Int(int64(v))
+	case float64:
+		s.Float(v)
+	case string:
+		s.Text(v)
+	case []byte:
+		s.Blob(v)
+	default:
+		return fmt.Errorf("sqlite: cannot bind %T", v)
+	}
+	return nil
+}
+
+// Pending returns the number of complete rows waiting for Exec.
+func (s *Stmt) Pending() int {
+	if s.nparams == 0 {
+		return 0
+	}
+	return len(s.spec) / 3 / s.nparams
+}
+
+// PendingBytes returns the size of the text and blob data waiting for Exec.
+func (s *Stmt) PendingBytes() int { return len(s.buf) }
+
+// Exec runs the rows collected so far (or, for a statement without
+// parameters, runs it once) and clears them. On error it reports which row
+// failed; rows before it have run, the rest are dropped.
+func (s *Stmt) Exec() error {
+	nrows := 1
+	if s.nparams > 0 {
+		if len(s.spec)%(3*s.nparams) != 0 {
+			err := fmt.Errorf("sqlite: %d parameter values for a statement with %d parameters", len(s.spec)/3, s.nparams)
+			s.clear()
+			return err
+		}
+		nrows = len(s.spec) / 3 / s.nparams
+		if nrows == 0 {
+			return nil
+		}
+	}
+	var bufp *C.char
+	if len(s.buf) > 0 {
+		bufp = (*C.char)(unsafe.Pointer(&s.buf[0]))
+	}
+	var specp *C.longlong
+	if len(s.spec) > 0 {
+		specp = (*C.longlong)(unsafe.Pointer(&s.spec[0]))
+	}
+	var failed C.int
+	rc := C.sluice_exec_rows(s.s, bufp, specp, C.int(s.nparams), C.int(nrows), &failed)
+	s.clear()
+	if rc != codeDone {
+		err := s.c.err(rc, s.sql)
+		if nrows > 1 {
+			return fmt.Errorf("row %d of %d: %w", int(failed)+1, nrows, err)
+		}
+		return err
+	}
+	return nil
+}
+
+func (s *Stmt) clear() {
+	s.buf = s.buf[:0]
+	s.spec = s.spec[:0]
+	if cap(s.buf) > 16<<20 {
+		s.buf = nil
+	}
+}
+
+// Query binds one row of parameters (appended as for Exec) and starts
+// stepping through the result rows with Next.
+func (s *Stmt) Query() (*Rows, error) {
+	if len(s.spec) != 3*s.nparams {
+		err := fmt.Errorf("sqlite: %d parameter values for a statement with %d parameters", len(s.spec)/3, s.nparams)
+		s.clear()
+		return nil, err
+	}
+	C.sqlite3_reset(s.s)
+	for i := 0; i < s.nparams; i++ {
+		p := s.spec[3*i:]
+		var rc C.int
+		switch p[0] {
+		case kInt:
+			rc = C.sqlite3_bind_int64(s.s, C.int(i+1), C.sqlite3_int64(p[1]))
+		case kFloat:
+			rc = C.sqlite3_bind_double(s.s, C.int(i+1), C.double(math.Float64frombits(uint64(p[1]))))
+		case kText, kBlob:
+			var p0 *C.char
+			if p[2] > 0 {
+				p0 = (*C.char)(unsafe.Pointer(&s.buf[p[1]]))
+			} else {
+				p0 = (*C.char)(unsafe.Pointer(&emptyText[0]))
+			}
+			if p[0] == kText {
+				rc = C.sluice_bind_text_copy(s.s, C.int(i+1), p0, C.int(p[2]))
+			} else {
+				rc = C.sluice_bind_blob_copy(s.s, C.int(i+1), unsafe.Pointer(p0), C.int(p[2]))
+			}
+		default:
+			rc = C.sqlite3_bind_null(s.s, C.int(i+1))
+		}
+		if rc != 0 {
+			s.clear()
+			return nil, s.c.err(rc, s.sql)
+		}
+	}
+	s.clear()
+	return &Rows{s: s}, nil
+}
+
+// Close finalizes the statement.
+func (s *Stmt) Close() {
+	s.finalize()
+	for i, o := range s.c.stmts {
+		if o == s {
+			s.c.stmts = append(s.c.stmts[:i], s.c.stmts[i+1:]...)
+			break
+		}
+	}
+}
+
+func (s *Stmt) finalize() {
+	if s.s != nil {
+		C.sqlite3_finalize(s.s)
+		s.s = nil
+	}
+}
+
+// emptyText gives a non-NULL pointer for an empty string, which SQLite binds
+// as '' (a NULL pointer would bind NULL).
+var emptyText = []byte{0}
+
+// Rows steps through a query's results.
+type Rows struct {
+	s   *Stmt
+	err error
+}
+
+// Next advances to the next result row.
+func (r *Rows) Next() bool {
+	if r.err != nil || r.s == nil {
+		return false
+	}
+	rc := C.sqlite3_step(r.s.s)
+	switch rc {
+	case codeRow:
+		return true
+	case codeDone:
+	default:
+		r.err = r.s.c.err(rc, r.s.sql)
+	}
+	r.Close()
+	return false
+}
+
+// Err returns the error that ended Next, if any.
+func (r *Rows) Err() error { return r.err }
+
+// Close resets the statement so it can run again. It is idempotent.
+func (r *Rows) Close() {
+	if r.s != nil {
+		C.sqlite3_reset(r.s.s)
+		C.sqlite3_clear_bindings(r.s.s)
+		r.s = nil
+	}
+}
+
+// IsNull reports whether column i of the current row is NULL.
+func (r *Rows) IsNull(i int) bool { return C.sqlite3_column_type(r.s.s, C.int(i)) == 5 }
+
+// Int returns column i of the current row as an integer.
+func (r *Rows) Int(i int) int64 { return int64(C.sqlite3_column_int64(r.s.s, C.int(i))) }
+
+// Float returns column i of the current row as a float.
+func (r *Rows) Float(i int) float64 { return float64(C.sqlite3_column_double(r.s.s, C.int(i))) }
+
+// Text returns column i of the current row as a string.
+func (r *Rows) Text(i int) string {
+	p := C.sqlite3_column_text(r.s.s, C.int(i))
+	n := C.sqlite3_column_bytes(r.s.s, C.int(i))
+	if p == nil {
+		return ""
+	}
+	return C.GoStringN((*C.char)(unsafe.Pointer(p)), n)
+}

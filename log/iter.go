@@ -1,0 +1,270 @@
+package log
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+)
+
+// chunkSize is how much of a segment an iterator reads at a time.
+const chunkSize = 4 << 20
+
+// iter reads entries straight from the segment files. It never takes the
+// writer's lock: segments are append-only, and a record is only yielded
+// once it is complete and checksummed (and, for the writer's own Log, once
+// Append has published it).
+type iter struct {
+	dir   string
+	limit func() Seq // highest seq that may be yielded; nil: whatever is valid on disk
+	from  Seq
+	next  Seq // the seq the next record must hold
+
+	seg    segment  // current segment; path "" until the first Next
+	f      *os.File // open current segment
+	bufOff int64    // file offset of buf[0]
+	buf    []byte   // data read from f; never reused once entries point into it
+	pos    int      // position of the next frame in buf
+	cur    Entry
+	err    error
+	closed bool
+
+	// refetched is the file offset of a damaged frame already re-read from
+	// disk once (a reader may hold stale bytes after a writer's repair).
+	refetched int64
+}
+
+func newIter(dir string, from Seq, limit func() Seq) *iter {
+	if from == 0 {
+		from = 1
+	}
+	return &iter{dir: dir, from: from, limit: limit, refetched: -1}
+}
+
+// Next implements Iterator.
+func (it *iter) Next() bool {
+	if it.err != nil || it.closed {
+		return false
+	}
+	for {
+		if it.limit != nil && it.next != 0 && it.next > it.limit() {
+			return false
+		}
+		if it.seg.path == "" {
+			ok, err := it.openFirst()
+			if err != nil || !ok {
+				it.err = err
+				return false
+			}
+		}
+		rec, n, st := readFrame(it.buf[it.pos:])
+		if st == frameOK {
+			e, why := decodeRecord(rec)
+			if why == "" && e.Seq != it.next {
+				why = fmt.Sprintf("record holds seq %d", e.Seq)
+			}
+			if why != "" {
+				if it.damaged(why) {
+					return false
+				}
+				continue
+			}
+			it.pos += n
+			it.next++
+			if e.Seq < it.from {
+				continue
+			}
+			it.cur = e
+			return true
+		}
+		if st == frameBad {
+			if it.damaged("invalid frame length") {
+				return false
+			}
+			continue
+		}
+		// frameTorn: need more bytes.
+		more, err := it.fill()
+		if err != nil {
+			it.err = err
+			return false
+		}
+		if more {
+			continue
+		}
+		if it.limit == nil && len(it.buf) > it.pos {
+			// A frame runs past the end of the file: the writer's
+			// unfinished append or a torn tail, unless valid records
+			// follow it.
+			if it.damaged("frame runs past the end of the segment") {
+				return false
+			}
+			continue
+		}
+		// Nothing more in this segment. The writer moves on to a new
+		// segment only after finishing this one.
+		moved, err := it.nextSegment()
+		if err != nil {
+			it.err = err
+			return false
+		}
+		if !moved {
+			if it.limit != nil && it.next <= it.limit() {
+				// Append publishes a seq only after writing it.
+				it.err = it.corrupt(fmt.Sprintf("the log ends before seq %d, which was appended", it.next))
+			}
+			return false
+		}
+	}
+}
+
+// openFirst opens the segment holding from. It reports false (and no
+// error) when the log has no such entry yet.
+func (it *iter) openFirst() (bool, error) {
+	segs, err := listSegments(it.dir)
+	if err != nil {
+		return false, err
+	}
+	if len(segs) == 0 {
+		return false, nil
+	}
+	i := findSegment(segs, it.from)
+	return true, it.open(segs[i])
+}
+
+func (it *iter) open(s segment) error {
+	f, err := os.Open(s.path)
+	if err != nil {
+		return fmt.Errorf("read log: %w", err)
+	}
+	if it.f != nil {
+		it.f.Close()
+	}
+	it.f, it.seg, it.next = f, s, s.first
+	it.buf, it.pos, it.bufOff = nil, 0, 0
+	return nil
+}
+
+// fill reads more of the current segment into a fresh buffer, keeping the
+// unparsed bytes. It reports whether any new byte arrived.
+func (it *iter) fill() (bool, error) {
+	rest := it.buf[it.pos:]
+	need := chunkSize
+	if size, k := uvarint(rest); k > 0 && int(size)+k > need {
+		need = int(size) + k
+	}
+	buf := make([]byte, need)
+	copy(buf, rest)
+	off := it.bufOff + int64(it.pos)
+	n, err := it.f.ReadAt(buf[len(rest):], off+int64(len(rest)))
+	if err != nil && !errors.Is(err, io.EOF) {
+		return false, fmt.Errorf("read log %s: %w", it.seg.path, err)
+	}
+	if n == 0 {
+		return false, nil
+	}
+	it.buf, it.pos, it.bufOff = buf[:len(rest)+n], 0, off
+	return true, nil
+}
+
+// nextSegment moves to the segment after the current one if it exists. A
+// segment that ends in the middle of a frame, with another one after it, is
+// corrupt.
+func (it *iter) nextSegment() (bool, error) {
+	segs, err := listSegments(it.dir)
+	if err != nil {
+		return false, err
+	}
+	for _, s := range segs {
+		if s.first <= it.seg.first {
+			continue
+		}
+		if leftover := len(it.buf) - it.pos; leftover > 0 {
+			return false, it.corrupt(fmt.Sprintf("segment ends inside a frame (%d bytes) and another segment follows", leftover))
+		}
+		if s.first != it.next {
+			return false, it.corrupt(fmt.Sprintf("next segment %s starts at seq %d", s.path, s.first))
+		}
+		return true, it.open(s)
+	}
+	return false, nil
+}
+
+// damaged handles a frame that fails its checks. For the writer's own log
+// (limit set) everything up to the limit was written whole, so it is
+// corruption. A read-only reader may be looking at the writer's unfinished
+// tail, or at a torn tail that the next Open will cut: that is the end of
+// the log for now, unless valid records follow, which makes it corruption.
+// It reports whether Next should stop.
+func (it *iter) damaged(why string) bool {
+	if it.limit == nil {
+		if off := it.bufOff + int64(it.pos); it.refetched != off {
+			// Drop what was buffered and read the frame again first.
+			it.refetched = off
+			it.buf, it.pos, it.bufOff = nil, 0, off
+			return false
+		}
+		rest, err := it.readRest()
+		if err != nil {
+			it.err = err
+			return true
+		}
+		if resync(rest, 1, it.next) == 0 {
+			if later, err := it.laterSegment(); err != nil || !later {
+				it.err = err
+				return true
+			}
+		}
+	}
+	it.err = it.corrupt(why)
+	return true
+}
+
+// readRest returns the current segment's bytes from the damaged frame on.
+func (it *iter) readRest() ([]byte, error) {
+	off := it.bufOff + int64(it.pos)
+	fi, err := it.f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("read log: %w", err)
+	}
+	if fi.Size() <= off {
+		return nil, nil
+	}
+	rest := make([]byte, fi.Size()-off)
+	n, err := it.f.ReadAt(rest, off)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("read log %s: %w", it.seg.path, err)
+	}
+	return rest[:n], nil
+}
+
+func (it *iter) laterSegment() (bool, error) {
+	segs, err := listSegments(it.dir)
+	if err != nil {
+		return false, err
+	}
+	return len(segs) > 0 && segs[len(segs)-1].first > it.seg.first, nil
+}
+
+func (it *iter) corrupt(why string) error {
+	return &CorruptError{Path: it.seg.path, Offset: it.bufOff + int64(it.pos), Seq: it.next, Reason: why}
+}
+
+// Entry implements Iterator.
+func (it *iter) Entry() Entry { return it.cur }
+
+// Err implements Iterator.
+func (it *iter) Err() error { return it.err }
+
+// Close implements Iterator.
+func (it *iter) Close() error {
+	if it.closed {
+		return nil
+	}
+	it.closed = true
+	it.buf = nil
+	if it.f != nil {
+		return it.f.Close()
+	}
+	return nil
+}

@@ -1,0 +1,43 @@
+package log
+
+import (
+	"errors"
+	"testing"
+)
+
+func TestLockConflict(t *testing.T) {
+	dir := t.TempDir()
+	l := openT(t, dir, Options{})
+	appendN(t, l, 1, 10, Local)
+	if _, err := Open(dir, Options{}); !errors.Is(err, ErrLocked) {
+		t.Fatalf("second Open in the same process: err = %v, want ErrLocked", err)
+	}
+	l.Close()
+
+	// Another process holds the log: Open fails, OpenReader works.
+	cmd, stdin, out := startChild(t, "hold", dir)
+	if line := expectLine(t, out); line != "ready" {
+		t.Fatalf("child said %q", line)
+	}
+	_, err := Open(dir, Options{})
+	if !errors.Is(err, ErrLocked) {
+		t.Fatalf("Open while another process holds the log: err = %v, want ErrLocked", err)
+	}
+	r, err := OpenReader(dir)
+	if err != nil {
+		t.Fatalf("OpenReader while locked: %v", err)
+	}
+	defer r.Close()
+	if got := readAll(t, r, 1); len(got) != 10 {
+		t.Fatalf("reader saw %d entries, want 10", len(got))
+	}
+	stdin.Close() // the child closes the log and exits
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("child: %v", err)
+	}
+	l2, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatalf("Open after the child exited: %v", err)
+	}
+	l2.Close()
+}

@@ -1,0 +1,128 @@
+package log
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sync"
+	"time"
+)
+
+// Reader reads a native log without taking its lock and without writing
+// anything, so it works while another process (or a Log in this one)
+// appends. It sees an entry once its record is completely on disk; it never
+// repairs a torn tail, it stops before it.
+//
+// All methods are safe for concurrent use.
+type Reader struct {
+	dir  string
+	poll time.Duration
+
+	mu   sync.Mutex
+	tail *iter // follows the last segment to answer Last
+	last Seq
+}
+
+var _ Source = (*Reader)(nil)
+
+// DefaultPollInterval is how often Reader.Wait looks for new entries.
+const DefaultPollInterval = time.Millisecond
+
+// OpenReader opens the log in dir for reading. It fails with ErrNotLog if
+// dir is not a sluice log and with an error wrapping os.ErrNotExist if dir
+// does not exist.
+func OpenReader(dir string) (*Reader, error) {
+	if _, err := os.Stat(dir); err != nil {
+		return nil, fmt.Errorf("open log %s: %w", dir, err)
+	}
+	if err := checkFormat(dir, false); err != nil {
+		return nil, fmt.Errorf("open log %s: %w", dir, err)
+	}
+	return &Reader{dir: dir, poll: DefaultPollInterval}, nil
+}
+
+// SetPollInterval sets how often Wait checks the files for new entries.
+func (r *Reader) SetPollInterval(d time.Duration) {
+	r.mu.Lock()
+	r.poll = d
+	r.mu.Unlock()
+}
+
+// Dir returns the log's directory.
+func (r *Reader) Dir() string { return r.dir }
+
+// Last returns the highest seq whose record is complete on disk now.
+func (r *Reader) Last() (Seq, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.tail == nil {
+		segs, err := listSegments(r.dir)
+		if err != nil {
+			return 0, err
+		}
+		if len(segs) == 0 {
+			return 0, nil
+		}
+		r.tail = newIter(r.dir, segs[len(segs)-1].first, nil)
+		r.last = segs[len(segs)-1].first - 1
+	}
+	for r.tail.Next() {
+		r.last = r.tail.cur.Seq
+		r.tail.cur = Entry{}
+	}
+	if err := r.tail.Err(); err != nil {
+		return r.last, fmt.Errorf("log %s: %w", r.dir, err)
+	}
+	return r.last, nil
+}
+
+// Iter implements Source.
+func (r *Reader) Iter(from Seq) (Iterator, error) {
+	return newIter(r.dir, from, nil), nil
+}
+
+// Get returns the entry at seq, ErrNotFound if the log does not hold it.
+func (r *Reader) Get(seq Seq) (Entry, error) {
+	it := newIter(r.dir, seq, nil)
+	defer it.Close()
+	if it.Next() && it.cur.Seq == seq {
+		return it.cur, nil
+	}
+	if err := it.Err(); err != nil {
+		return Entry{}, fmt.Errorf("get seq %d: %w", seq, err)
+	}
+	return Entry{}, fmt.Errorf("get seq %d: %w", seq, ErrNotFound)
+}
+
+// Wait blocks until the log holds an entry with seq > after, checking the
+// files every poll interval, and returns Last. It returns ctx.Err() when ctx
+// ends first.
+func (r *Reader) Wait(ctx context.Context, after Seq) (Seq, error) {
+	r.mu.Lock()
+	poll := r.poll
+	r.mu.Unlock()
+	t := time.NewTicker(poll)
+	defer t.Stop()
+	for {
+		last, err := r.Last()
+		if err != nil || last > after {
+			return last, err
+		}
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return last, ctx.Err()
+		}
+	}
+}
+
+// Close releases the reader's resources. It is idempotent.
+func (r *Reader) Close() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.tail != nil {
+		r.tail.Close()
+		r.tail = nil
+	}
+	return nil
+}

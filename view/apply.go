@@ -1,0 +1,204 @@
+package view
+
+import (
+	"context"
+	"fmt"
+	"hash/crc32"
+
+	"github.com/sluicedb/sluice/log"
+)
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// PayloadCRC is the checksum a view file keeps of the payload of the last
+// entry it applied in seq order, so the indexer can tell that the log it
+// resumes from is the log the view was built from.
+func PayloadCRC(p []byte) uint32 { return crc32.Checksum(p, castagnoli) }
+
+// Batch is a run of entries for File.Apply.
+type Batch struct {
+	// Entries in increasing seq order.
+	Entries []log.Entry
+	// Ahead marks a batch of local entries applied ahead of the backlog:
+	// only views that accept them get them, and since does not move.
+	Ahead bool
+	// From and To bound the part of the log a backlog batch covers: every
+	// entry of the source with From <= seq <= To is in Entries (a source
+	// may skip seqs, e.g. deleted records). After Apply, a view's since is
+	// at least To. Unused for an Ahead batch.
+	From, To log.Seq
+
+	values [][]any   // per view of the file that decoded the batch: one value per entry
+	errs   [][]error // per view: decode errors
+	file   *File     // the file that decoded it
+}
+
+// Decode runs the views' Decoders over the batch's entries and keeps the
+// results in the batch for Apply. It does not touch the database, so it may
+// run on another goroutine, concurrently with Apply of another batch.
+func (f *File) Decode(b *Batch) {
+	b.file = f
+	b.values = make([][]any, len(f.views))
+	b.errs = make([][]error, len(f.views))
+	for i, vs := range f.views {
+		if vs.dec == nil || (b.Ahead && !vs.local) {
+			continue
+		}
+		vals := make([]any, len(b.Entries))
+		var errs []error
+		for j, e := range b.Entries {
+			v, err := vs.dec.Decode(e)
+			if err != nil {
+				if errs == nil {
+					errs = make([]error, len(b.Entries))
+				}
+				errs[j] = err
+				continue
+			}
+			vals[j] = v
+		}
+		b.values[i], b.errs[i] = vals, errs
+	}
+}
+
+// Apply applies the batch to every view of the file that needs it, and
+// records the views' progress, in one transaction. A backlog batch must
+// start right after a view's since (or before it: entries a view already
+// has are skipped, as are local entries it applied ahead).
+func (f *File) Apply(ctx context.Context, b *Batch) error {
+	if f.err != nil {
+		return f.err
+	}
+	if b.file != f {
+		f.Decode(b)
+	}
+	if err := f.exec("BEGIN IMMEDIATE"); err != nil {
+		return fmt.Errorf("apply: %w", err)
+	}
+	if err := f.applyTx(ctx, b); err != nil {
+		f.exec("ROLLBACK")
+		f.err = fmt.Errorf("%w: %v", ErrFailed, err)
+		return fmt.Errorf("apply to %s: %w", f.path, err)
+	}
+	if err := f.exec("COMMIT"); err != nil {
+		f.exec("ROLLBACK")
+		f.err = fmt.Errorf("%w: %v", ErrFailed, err)
+		return fmt.Errorf("apply to %s: commit: %w", f.path, err)
+	}
+	f.committed(b)
+	return nil
+}
+
+func (f *File) applyTx(ctx context.Context, b *Batch) error {
+	for i, vs := range f.views {
+		if b.Ahead && !vs.local {
+			continue
+		}
+		if !b.Ahead && b.From > log.Seq(vs.m.since)+1 {
+			return fmt.Errorf("view %q: batch starts at seq %d but the view has only reached %d", vs.v.Name(), b.From, vs.m.since)
+		}
+		tx := &Tx{ctx: ctx, conn: f.conn, view: vs.v.Name()}
+		items := make([]Item, 0, len(b.Entries))
+		for j, e := range b.Entries {
+			if e.Seq <= log.Seq(vs.m.since) {
+				continue
+			}
+			if _, done := vs.ahead[e.Seq]; done {
+				continue
+			}
+			if b.Ahead && e.Origin != log.Local {
+				continue
+			}
+			if b.errs[i] != nil && b.errs[i][j] != nil {
+				tx.Reject(e.Seq, b.errs[i][j])
+				continue
+			}
+			it := Item{Entry: e}
+			if b.values[i] != nil {
+				it.Value = b.values[i][j]
+			}
+			items = append(items, it)
+		}
+		if len(items) > 0 {
+			if err := vs.w.Apply(ctx, tx, items); err != nil {
+				return fmt.Errorf("view %q: %w", vs.v.Name(), err)
+			}
+		}
+		for _, r := range tx.rejects {
+			f.addReject.Text(r.View)
+			f.addReject.Int(int64(r.Seq))
+			f.addReject.Text(r.Err)
+		}
+		if err := f.addReject.Exec(); err != nil {
+			return err
+		}
+		if b.Ahead {
+			for _, it := range items {
+				f.addAhead.Text(vs.v.Name())
+				f.addAhead.Int(int64(it.Seq))
+			}
+			for _, r := range tx.rejects {
+				f.addAhead.Text(vs.v.Name())
+				f.addAhead.Int(int64(r.Seq))
+			}
+			if err := f.addAhead.Exec(); err != nil {
+				return err
+			}
+			continue
+		}
+		if b.To <= log.Seq(vs.m.since) {
+			continue
+		}
+		checkSeq, checkCRC := vs.m.checkSeq, vs.m.checkCRC
+		if n := len(b.Entries); n > 0 {
+			last := b.Entries[n-1]
+			checkSeq, checkCRC = uint64(last.Seq), PayloadCRC(last.Payload)
+		}
+		f.setSince.Int(int64(b.To))
+		f.setSince.Int(int64(checkSeq))
+		f.setSince.Int(int64(checkCRC))
+		f.setSince.Text(vs.v.Name())
+		if err := f.setSince.Exec(); err != nil {
+			return err
+		}
+		if len(vs.ahead) > 0 {
+			f.delAhead.Text(vs.v.Name())
+			f.delAhead.Int(int64(b.To))
+			if err := f.delAhead.Exec(); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// committed updates the in-memory meta after the batch's transaction
+// committed.
+func (f *File) committed(b *Batch) {
+	for _, vs := range f.views {
+		if b.Ahead {
+			if !vs.local {
+				continue
+			}
+			for _, e := range b.Entries {
+				if e.Seq > log.Seq(vs.m.since) && e.Origin == log.Local {
+					vs.ahead[e.Seq] = struct{}{}
+				}
+			}
+			continue
+		}
+		if b.To <= log.Seq(vs.m.since) {
+			continue
+		}
+		vs.m.since = uint64(b.To)
+		if n := len(b.Entries); n > 0 {
+			last := b.Entries[n-1]
+			vs.m.checkSeq, vs.m.checkCRC = uint64(last.Seq), PayloadCRC(last.Payload)
+		}
+		for s := range vs.ahead {
+			if s <= b.To {
+				delete(vs.ahead, s)
+			}
+		}
+	}
+}

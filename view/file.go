@@ -1,0 +1,386 @@
+package view
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/sluicedb/sluice/internal/sqlite"
+	"github.com/sluicedb/sluice/log"
+)
+
+// Options configure OpenFile.
+type Options struct {
+	// Logf receives notices a user should see: a file moved aside, a view
+	// rebuilt and why. nil discards them.
+	Logf func(format string, args ...any)
+	// SkipCheck skips PRAGMA quick_check when opening an existing file.
+	SkipCheck bool
+	// CacheSizeKiB is SQLite's page cache size for the writer connection;
+	// 0 means 64 MiB.
+	CacheSizeKiB int
+}
+
+// ErrFailed is returned by a File whose last transaction failed: its
+// in-memory state may disagree with the database, so it must be reopened.
+var ErrFailed = errors.New("view file unusable after a failed transaction; reopen it")
+
+// File is an open view file: a SQLite database (WAL mode) holding one or
+// more views and their meta tables. Only one process may write a view file
+// at a time; any number may read it, with the sqlite3 shell too.
+//
+// A File is not safe for concurrent use: the indexer drives it from one
+// goroutine. Decode may run concurrently with Apply.
+type File struct {
+	path  string
+	opts  Options
+	conn  *sqlite.Conn
+	views []*viewState
+	bulk  bool
+	err   error // set when a transaction failed
+
+	setSince, addAhead, delAhead, addReject *sqlite.Stmt
+}
+
+// viewState is a view in an open File and its meta as last committed.
+type viewState struct {
+	v     View
+	w     Writer
+	dec   Decoder
+	local bool
+	m     meta
+	ahead map[log.Seq]struct{} // mirrors sluice_ahead for this view
+}
+
+// OpenFile opens (creating it if needed) the view file at path holding
+// views. For each view it checks the stored version and fingerprint and
+// rebuilds the view's tables when they changed. A file that is not a
+// SQLite database, not a sluice view file, fails PRAGMA quick_check, or was
+// written with synchronous=OFF before an OS restart, is moved aside (the
+// notice goes to Options.Logf) and a new one is created: views are rebuilt
+// from the log, never used half-broken.
+func OpenFile(path string, views []View, opts Options) (*File, error) {
+	if err := checkViews(views); err != nil {
+		return nil, fmt.Errorf("open view file %s: %w", path, err)
+	}
+	if opts.Logf == nil {
+		opts.Logf = func(string, ...any) {}
+	}
+	if opts.CacheSizeKiB <= 0 {
+		opts.CacheSizeKiB = 64 << 10
+	}
+	f := &File{path: path, opts: opts}
+	if err := f.open(); err != nil {
+		f.closeConn()
+		return nil, fmt.Errorf("open view file %s: %w", path, err)
+	}
+	for _, v := range views {
+		if err := f.attach(v); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("open view file %s: %w", path, err)
+		}
+	}
+	return f, nil
+}
+
+func checkViews(views []View) error {
+	seen := map[string]bool{}
+	for _, v := range views {
+		if err := checkName(v.Name()); err != nil {
+			return err
+		}
+		if seen[v.Name()] {
+			return fmt.Errorf("view %q given twice", v.Name())
+		}
+		seen[v.Name()] = true
+	}
+	return nil
+}
+
+// open opens the connection, moving a damaged or foreign file aside.
+func (f *File) open() error {
+	reason, err := f.openExisting()
+	if err != nil {
+		return err
+	}
+	if reason != "" {
+		f.closeConn()
+		dest, err := moveAside(f.path)
+		if err != nil {
+			return fmt.Errorf("move aside (%s): %w", reason, err)
+		}
+		f.opts.Logf("view file %s %s: moved it to %s and rebuilding its views from the log", f.path, reason, dest)
+		if _, err := f.openExisting(); err != nil {
+			return err
+		}
+	}
+	return f.initMeta()
+}
+
+// openExisting opens the file and returns why it cannot be used as it is,
+// if it cannot.
+func (f *File) openExisting() (string, error) {
+	if reason, err := sniff(f.path); err != nil || reason != "" {
+		return reason, err
+	}
+	c, err := sqlite.Open(f.path, sqlite.OpenReadWrite|sqlite.OpenCreate)
+	if err != nil {
+		return "", err
+	}
+	f.conn = c
+	if err := c.Exec("PRAGMA journal_mode=WAL"); err != nil {
+		return "cannot be opened as a database (" + err.Error() + ")", nil
+	}
+	pragmas := fmt.Sprintf("PRAGMA synchronous=NORMAL; PRAGMA cache_size=-%d; PRAGMA journal_size_limit=%d; PRAGMA temp_store=MEMORY",
+		f.opts.CacheSizeKiB, 64<<20)
+	if err := c.Exec(pragmas); err != nil {
+		return "", err
+	}
+	tables, ours, err := f.inspect()
+	if err != nil {
+		return "cannot be read (" + err.Error() + ")", nil
+	}
+	if tables > 0 && !ours {
+		return "is not a sluice view file", nil
+	}
+	if !ours {
+		return "", nil
+	}
+	if !f.opts.SkipCheck {
+		if res, err := f.quickCheck(); err != nil || res != "ok" {
+			if err != nil {
+				res = err.Error()
+			}
+			return "fails PRAGMA quick_check (" + res + ")", nil
+		}
+	}
+	if dirty, err := f.fileValue("dirty_boot"); err != nil {
+		return "", err
+	} else if dirty != "" && dirty != bootID() {
+		return "was being written with synchronous=OFF when the system went down", nil
+	}
+	return "", nil
+}
+
+// sniff checks the file's first bytes: a non-empty file that is not a
+// SQLite database is foreign.
+func sniff(path string) (string, error) {
+	fh, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	defer fh.Close()
+	head := make([]byte, 16)
+	n, err := io.ReadFull(fh, head)
+	if n == 0 {
+		return "", nil
+	}
+	if err != nil || !bytes.Equal(head, []byte("SQLite format 3\x00")) {
+		return "is not a SQLite database", nil
+	}
+	return "", nil
+}
+
+// inspect counts the file's schema objects and reports whether it carries
+// the sluice format mark.
+func (f *File) inspect() (objects int, ours bool, err error) {
+	objects, err = f.queryInt(`SELECT count(*) FROM sqlite_master`)
+	if err != nil {
+		return 0, false, err
+	}
+	has, err := f.queryInt(`SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'sluice_file'`)
+	if err != nil || has == 0 {
+		return objects, false, err
+	}
+	format, err := f.fileValue("format")
+	return objects, format == fileFormat, err
+}
+
+func (f *File) quickCheck() (string, error) {
+	s, err := f.conn.Prepare(`PRAGMA quick_check(1)`)
+	if err != nil {
+		return "", err
+	}
+	defer s.Close()
+	rows, err := s.Query()
+	if err != nil {
+		return "", err
+	}
+	defer rows.Close()
+	res := ""
+	if rows.Next() {
+		res = rows.Text(0)
+	}
+	return res, rows.Err()
+}
+
+func (f *File) initMeta() error {
+	if err := f.exec("BEGIN IMMEDIATE"); err != nil {
+		return err
+	}
+	err := f.conn.Exec(metaSchema)
+	if err == nil {
+		err = f.exec(`INSERT OR IGNORE INTO sluice_file(key, value) VALUES ('format', '` + fileFormat + `')`)
+	}
+	if err != nil {
+		f.exec("ROLLBACK")
+		return err
+	}
+	if err := f.exec("COMMIT"); err != nil {
+		return err
+	}
+	for _, p := range []struct {
+		s   **sqlite.Stmt
+		sql string
+	}{
+		{&f.setSince, `UPDATE sluice_views SET since = ?, check_seq = ?, check_crc = ? WHERE name = ?`},
+		{&f.addAhead, `INSERT OR IGNORE INTO sluice_ahead(view, seq) VALUES (?, ?)`},
+		{&f.delAhead, `DELETE FROM sluice_ahead WHERE view = ? AND seq <= ?`},
+		{&f.addReject, `INSERT OR REPLACE INTO sluice_rejects(view, seq, error) VALUES (?, ?, ?)`},
+	} {
+		s, err := f.conn.Prepare(p.sql)
+		if err != nil {
+			return err
+		}
+		*p.s = s
+	}
+	return nil
+}
+
+// moveAside renames path (and its -wal and -shm files) out of the way and
+// returns the new name.
+func moveAside(path string) (string, error) {
+	dest := path + ".broken-" + time.Now().UTC().Format("20060102T150405.000")
+	if err := os.Rename(path, dest); err != nil {
+		return "", err
+	}
+	for _, suffix := range []string{"-wal", "-shm"} {
+		if err := os.Rename(path+suffix, dest+suffix); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return dest, err
+		}
+	}
+	return dest, nil
+}
+
+// Path returns the file's path.
+func (f *File) Path() string { return f.path }
+
+func (f *File) exec(sql string) error { return f.conn.Exec(sql) }
+
+func (f *File) queryInt(sql string, args ...any) (int, error) {
+	s, err := f.conn.Prepare(sql)
+	if err != nil {
+		return 0, err
+	}
+	defer s.Close()
+	for _, a := range args {
+		if err := s.Value(a); err != nil {
+			return 0, err
+		}
+	}
+	rows, err := s.Query()
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	n := 0
+	if rows.Next() {
+		n = int(rows.Int(0))
+	}
+	return n, rows.Err()
+}
+
+func (f *File) fileValue(key string) (string, error) {
+	s, err := f.conn.Prepare(`SELECT value FROM sluice_file WHERE key = ?`)
+	if err != nil {
+		return "", err
+	}
+	defer s.Close()
+	s.Text(key)
+	rows, err := s.Query()
+	if err != nil {
+		return "", err
+	}
+	defer rows.Close()
+	v := ""
+	if rows.Next() {
+		v = rows.Text(0)
+	}
+	return v, rows.Err()
+}
+
+// Close closes the writers and the file. A file in bulk mode is made
+// durable first. It is idempotent.
+func (f *File) Close() error {
+	if f.conn == nil {
+		return nil
+	}
+	var first error
+	if f.bulk && f.err == nil {
+		first = f.SetBulk(false)
+	}
+	for _, vs := range f.views {
+		if vs.w != nil {
+			if err := vs.w.Close(); err != nil && first == nil {
+				first = err
+			}
+			vs.w = nil
+		}
+	}
+	if err := f.closeConn(); err != nil && first == nil {
+		first = err
+	}
+	if first != nil {
+		return fmt.Errorf("close view file %s: %w", f.path, first)
+	}
+	return nil
+}
+
+func (f *File) closeConn() error {
+	if f.conn == nil {
+		return nil
+	}
+	err := f.conn.Close()
+	f.conn = nil
+	return err
+}
+
+// SetBulk switches the file into or out of bulk mode. In bulk mode SQLite
+// does not fsync (synchronous=OFF): a catch-up runs much faster, and since
+// the log is the truth nothing is at risk — the file records the OS boot it
+// was dirtied in, and OpenFile moves it aside and rebuilds it if the OS went
+// down before bulk mode ended. Leaving bulk mode checkpoints and fsyncs.
+func (f *File) SetBulk(on bool) error {
+	if f.err != nil {
+		return f.err
+	}
+	if on == f.bulk {
+		return nil
+	}
+	if on {
+		// The mark must be durable before any unsynced write.
+		if err := f.exec(`INSERT OR REPLACE INTO sluice_file(key, value) VALUES ('dirty_boot', '` + strings.ReplaceAll(bootID(), "'", "") + `'); PRAGMA wal_checkpoint(FULL)`); err != nil {
+			return fmt.Errorf("enter bulk mode: %w", err)
+		}
+		if err := f.exec(`PRAGMA synchronous=OFF`); err != nil {
+			return fmt.Errorf("enter bulk mode: %w", err)
+		}
+		f.bulk = true
+		return nil
+	}
+	if err := f.exec(`PRAGMA synchronous=NORMAL; PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
+		return fmt.Errorf("leave bulk mode: %w", err)
+	}
+	if err := f.exec(`DELETE FROM sluice_file WHERE key = 'dirty_boot'`); err != nil {
+		return fmt.Errorf("leave bulk mode: %w", err)
+	}
+	f.bulk = false
+	return nil
+}

@@ -1,0 +1,287 @@
+package view
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/sluicedb/sluice/log"
+)
+
+// attach registers v in the file: it creates v's tables if the file has no
+// record of v, rebuilds them if v's version or schema changed, and opens
+// v's writer.
+func (f *File) attach(v View) error {
+	vs := &viewState{v: v, local: acceptsLocalAhead(v), ahead: map[log.Seq]struct{}{}}
+	vs.dec, _ = v.(Decoder)
+	f.views = append(f.views, vs)
+	m, found, err := f.loadMeta(v.Name())
+	if err != nil {
+		return err
+	}
+	fp := fingerprint(v.Version(), v.Schema())
+	switch {
+	case !found:
+		err = f.create(vs, nil, "new view")
+	case m.version != v.Version():
+		err = f.create(vs, &m, fmt.Sprintf("version changed from %d to %d", m.version, v.Version()))
+	case m.fingerprint != fp:
+		err = f.create(vs, &m, "schema changed")
+	default:
+		vs.m = m
+		if err := f.loadAhead(vs); err != nil {
+			return err
+		}
+		if m.indexFP != fingerprint(0, v.Indexes()) || m.localAhead != vs.local {
+			err = f.dropIndexes(vs)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("view %q: %w", v.Name(), err)
+	}
+	w, err := v.Open(f.conn)
+	if err != nil {
+		return fmt.Errorf("view %q: open writer: %w", v.Name(), err)
+	}
+	vs.w = w
+	return nil
+}
+
+// Rebuild drops the named view's tables and creates them empty, so the
+// indexer applies the whole log again. reason is recorded in the meta.
+func (f *File) Rebuild(name, reason string) error {
+	vs := f.view(name)
+	if vs == nil {
+		return fmt.Errorf("rebuild: no view %q in %s", name, f.path)
+	}
+	if f.err != nil {
+		return f.err
+	}
+	if vs.w != nil {
+		if err := vs.w.Close(); err != nil {
+			return err
+		}
+		vs.w = nil
+	}
+	old := vs.m
+	if err := f.create(vs, &old, reason); err != nil {
+		return fmt.Errorf("rebuild view %q: %w", name, err)
+	}
+	w, err := vs.v.Open(f.conn)
+	if err != nil {
+		return fmt.Errorf("rebuild view %q: open writer: %w", name, err)
+	}
+	vs.w = w
+	f.opts.Logf("view %q in %s: rebuilding from the log: %s", name, f.path, reason)
+	return nil
+}
+
+// create drops the objects of the view's old incarnation (if old is set)
+// and runs its schema, all in one transaction: a broken statement leaves
+// the file as it was.
+func (f *File) create(vs *viewState, old *meta, reason string) error {
+	v := vs.v
+	if err := f.exec("BEGIN IMMEDIATE"); err != nil {
+		return err
+	}
+	m, err := f.createTx(vs, old, reason)
+	if err != nil {
+		f.exec("ROLLBACK")
+		return err
+	}
+	if err := f.exec("COMMIT"); err != nil {
+		return err
+	}
+	vs.m = m
+	vs.ahead = map[log.Seq]struct{}{}
+	if old != nil {
+		f.opts.Logf("view %q in %s: %s; rebuilding it from the log", v.Name(), f.path, reason)
+	}
+	return nil
+}
+
+func (f *File) createTx(vs *viewState, old *meta, reason string) (meta, error) {
+	v := vs.v
+	if old != nil {
+		if err := f.dropObjects(append(old.indexObjects, old.objects...)); err != nil {
+			return meta{}, err
+		}
+	}
+	before, err := f.objectNames()
+	if err != nil {
+		return meta{}, err
+	}
+	for i, stmt := range v.Schema() {
+		if err := f.exec(stmt); err != nil {
+			return meta{}, fmt.Errorf("schema statement %d (%s): %w", i+1, abbrev(stmt), err)
+		}
+	}
+	objects, err := f.newObjects(before)
+	if err != nil {
+		return meta{}, err
+	}
+	m := meta{
+		name: v.Name(), version: v.Version(), fingerprint: fingerprint(v.Version(), v.Schema()),
+		indexFP: fingerprint(0, v.Indexes()), objects: objects, localAhead: vs.local,
+		rebuiltAt: time.Now().UTC().Format(time.RFC3339), rebuildReason: reason,
+	}
+	if err := f.saveMeta(m); err != nil {
+		return meta{}, err
+	}
+	for _, q := range []string{`DELETE FROM sluice_ahead WHERE view = ?`, `DELETE FROM sluice_rejects WHERE view = ?`} {
+		if err := f.execArgs(q, v.Name()); err != nil {
+			return meta{}, err
+		}
+	}
+	return m, nil
+}
+
+// BuildIndexes creates the secondary indexes (View.Indexes) of every view
+// that does not have them yet, in one transaction per view. The indexer
+// calls it once the views have caught up with the log.
+func (f *File) BuildIndexes() error {
+	if f.err != nil {
+		return f.err
+	}
+	for _, vs := range f.views {
+		if vs.m.indexesBuilt {
+			continue
+		}
+		if err := f.buildIndexes(vs); err != nil {
+			return fmt.Errorf("view %q: build indexes: %w", vs.v.Name(), err)
+		}
+	}
+	return nil
+}
+
+func (f *File) buildIndexes(vs *viewState) error {
+	if err := f.exec("BEGIN IMMEDIATE"); err != nil {
+		return err
+	}
+	err := func() error {
+		before, err := f.objectNames()
+		if err != nil {
+			return err
+		}
+		for i, stmt := range vs.v.Indexes() {
+			if err := f.exec(stmt); err != nil {
+				return fmt.Errorf("index statement %d (%s): %w", i+1, abbrev(stmt), err)
+			}
+		}
+		objs, err := f.newObjects(before)
+		if err != nil {
+			return err
+		}
+		m := vs.m
+		m.indexObjects, m.indexesBuilt, m.indexFP = objs, true, fingerprint(0, vs.v.Indexes())
+		if err := f.saveMeta(m); err != nil {
+			return err
+		}
+		vs.m = m
+		return nil
+	}()
+	if err != nil {
+		f.exec("ROLLBACK")
+		return err
+	}
+	return f.exec("COMMIT")
+}
+
+// dropIndexes drops a view's secondary indexes (their definition changed);
+// BuildIndexes makes them again.
+func (f *File) dropIndexes(vs *viewState) error {
+	if err := f.exec("BEGIN IMMEDIATE"); err != nil {
+		return err
+	}
+	m := vs.m
+	err := f.dropObjects(m.indexObjects)
+	if err == nil {
+		m.indexObjects, m.indexesBuilt, m.indexFP, m.localAhead = nil, false, fingerprint(0, vs.v.Indexes()), vs.local
+		err = f.saveMeta(m)
+	}
+	if err != nil {
+		f.exec("ROLLBACK")
+		return err
+	}
+	vs.m = m
+	return f.exec("COMMIT")
+}
+
+// objectNames returns "type name" for every schema object but SQLite's own.
+func (f *File) objectNames() (map[string]bool, error) {
+	s, err := f.conn.Prepare(`SELECT type, name FROM sqlite_master WHERE name NOT LIKE 'sqlite\_%' ESCAPE '\'`)
+	if err != nil {
+		return nil, err
+	}
+	defer s.Close()
+	rows, err := s.Query()
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	names := map[string]bool{}
+	for rows.Next() {
+		names[rows.Text(0)+" "+rows.Text(1)] = true
+	}
+	return names, rows.Err()
+}
+
+func (f *File) newObjects(before map[string]bool) ([]string, error) {
+	after, err := f.objectNames()
+	if err != nil {
+		return nil, err
+	}
+	var objs []string
+	for o := range after {
+		if !before[o] {
+			objs = append(objs, o)
+		}
+	}
+	sortObjects(objs)
+	return objs, nil
+}
+
+// sortObjects orders objects so that dropping them in order works:
+// triggers, views and indexes before tables.
+func sortObjects(objs []string) {
+	rank := func(o string) int {
+		switch {
+		case strings.HasPrefix(o, "trigger "):
+			return 0
+		case strings.HasPrefix(o, "view "):
+			return 1
+		case strings.HasPrefix(o, "index "):
+			return 2
+		}
+		return 3
+	}
+	for i := 1; i < len(objs); i++ {
+		for j := i; j > 0 && (rank(objs[j]) < rank(objs[j-1]) || rank(objs[j]) == rank(objs[j-1]) && objs[j] < objs[j-1]); j-- {
+			objs[j], objs[j-1] = objs[j-1], objs[j]
+		}
+	}
+}
+
+func (f *File) dropObjects(objs []string) error {
+	objs = append([]string(nil), objs...)
+	sortObjects(objs)
+	for _, o := range objs {
+		typ, name, ok := strings.Cut(o, " ")
+		if !ok {
+			continue
+		}
+		stmt := fmt.Sprintf(`DROP %s IF EXISTS "%s"`, strings.ToUpper(typ), strings.ReplaceAll(name, `"`, `""`))
+		if err := f.exec(stmt); err != nil {
+			return fmt.Errorf("%s: %w", stmt, err)
+		}
+	}
+	return nil
+}
+
+func abbrev(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > 80 {
+		s = s[:77] + "..."
+	}
+	return s
+}

@@ -1,0 +1,129 @@
+package view
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+
+	"github.com/sluicedb/sluice/internal/sqlite"
+	"github.com/sluicedb/sluice/log"
+)
+
+// Conn is the connection to a view file that a Writer writes through.
+// Statements prepared on it stay valid across transactions.
+type Conn = sqlite.Conn
+
+// Stmt is a prepared statement on a Conn: append one row of parameters with
+// Int, Float, Text, TextBytes, Blob and Null, then Exec; or append many rows
+// and Exec them all in one call.
+type Stmt = sqlite.Stmt
+
+// Rows steps through the result of Stmt.Query.
+type Rows = sqlite.Rows
+
+// View is a set of tables in a view file, kept up to date from a log. The
+// tables can be dropped and rebuilt from the log at any time.
+type View interface {
+	// Name identifies the view in its file (letters, digits and '_',
+	// starting with a letter).
+	Name() string
+	// Version of the view's code. A change drops the view's tables and
+	// rebuilds them from the log.
+	Version() int
+	// Schema returns the statements that create the view's tables (and
+	// the indexes the view needs while it writes, such as UNIQUE ones).
+	// Their text is part of the view's fingerprint: editing a statement
+	// rebuilds the view.
+	Schema() []string
+	// Indexes returns CREATE INDEX statements for indexes only readers
+	// need. A view indexed from scratch gets them once it has caught up
+	// with the log, built in one go rather than row by row; after that
+	// SQLite maintains them. Editing them rebuilds only the indexes.
+	Indexes() []string
+	// Open returns the view's writer on c, after the tables exist. It is
+	// called once per open view file.
+	Open(c *Conn) (Writer, error)
+}
+
+// Writer applies entries to a view's tables. One goroutine uses it.
+type Writer interface {
+	// Apply applies items, in increasing seq order, inside the
+	// transaction tx. Every item is one the view has not applied before:
+	// backlog entries in seq order, or (for a view that accepts them) a
+	// user's local entries ahead of the backlog. An entry the view cannot
+	// index is passed to tx.Reject, not returned as an error; an error
+	// rolls the whole transaction back and stops the indexer.
+	Apply(ctx context.Context, tx *Tx, items []Item) error
+	// Close releases the writer's statements.
+	Close() error
+}
+
+// Item is an entry handed to Writer.Apply, with what the view's Decoder
+// made of it.
+type Item struct {
+	log.Entry
+	// Value is the result of the view's Decoder for this entry, or nil
+	// for a view without one.
+	Value any
+}
+
+// Decoder is implemented by views whose work on an entry starts with
+// parsing it. The indexer runs Decode on another goroutine, concurrently
+// with Apply of earlier entries, so parsing and SQLite use both cores.
+// Decode must not touch the database and must be safe for concurrent use.
+type Decoder interface {
+	// Decode returns what Apply receives as Item.Value. An error rejects
+	// the entry for this view: it is recorded (see Rejects) and never
+	// applied.
+	Decode(e log.Entry) (any, error)
+}
+
+// LocalAhead is implemented by views that accept a user's local entries
+// ahead of the backlog, out of seq order. Such a view must end up with the
+// same tables whatever the order: indexing a log in seq order and indexing
+// it with local entries moved ahead must give identical tables.
+type LocalAhead interface {
+	AcceptsLocalAhead() bool
+}
+
+// acceptsLocalAhead reports whether v declares LocalAhead.
+func acceptsLocalAhead(v View) bool {
+	la, ok := v.(LocalAhead)
+	return ok && la.AcceptsLocalAhead()
+}
+
+// Tx is the transaction a Writer applies a batch in.
+type Tx struct {
+	ctx     context.Context
+	conn    *Conn
+	view    string
+	rejects []Reject
+}
+
+// Conn returns the connection to the view file; the transaction is open on
+// it.
+func (tx *Tx) Conn() *Conn { return tx.conn }
+
+// Reject records that the view could not index the entry at seq, and why.
+// The rejection is stored with the batch (see File.Rejects); the entry
+// counts as done.
+func (tx *Tx) Reject(seq log.Seq, err error) {
+	tx.rejects = append(tx.rejects, Reject{View: tx.view, Seq: seq, Err: err.Error()})
+}
+
+// Reject is an entry a view could not index.
+type Reject struct {
+	View string  `json:"view"`
+	Seq  log.Seq `json:"seq"`
+	Err  string  `json:"error"`
+}
+
+var nameRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]{0,62}$`)
+
+// checkName validates a view name.
+func checkName(name string) error {
+	if !nameRE.MatchString(name) {
+		return fmt.Errorf("invalid view name %q: use letters, digits and _, starting with a letter", name)
+	}
+	return nil
+}
