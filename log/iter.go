@@ -268,3 +268,12 @@ func (it *iter) Close() error {
 	}
 	return nil
 }
+
+// Position implements Positioner: the seq of the last record read (or
+// skipped below from).
+func (it *iter) Position() Seq {
+	if it.next == 0 {
+		return it.from - 1
+	}
+	return max(it.next-1, it.from-1)
+}

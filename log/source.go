@@ -47,3 +47,11 @@ type Iterator interface {
 	// Close releases the iterator's resources. It is idempotent.
 	Close() error
 }
+
+// Positioner is implemented by iterators of sources that may skip seqs
+// (such as deleted records in a flumelog-offset file).
+type Positioner interface {
+	// Position returns the highest seq the iterator has passed: every
+	// entry at or below it has been yielded, or does not exist.
+	Position() Seq
+}

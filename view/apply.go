@@ -175,6 +175,8 @@ func (f *File) applyTx(ctx context.Context, b *Batch) error {
 // committed updates the in-memory meta after the batch's transaction
 // committed.
 func (f *File) committed(b *Batch) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	for _, vs := range f.views {
 		if b.Ahead {
 			if !vs.local {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/sluicedb/sluice/internal/sqlite"
@@ -42,6 +43,11 @@ type File struct {
 	views []*viewState
 	bulk  bool
 	err   error // set when a transaction failed
+
+	// mu guards the views' meta and ahead sets for readers on other
+	// goroutines (Status, Applied, MinSince); only the goroutine driving
+	// the file changes them, holding mu.
+	mu sync.RWMutex
 
 	setSince, addAhead, delAhead, addReject *sqlite.Stmt
 }

@@ -92,8 +92,10 @@ func (f *File) create(vs *viewState, old *meta, reason string) error {
 	if err := f.exec("COMMIT"); err != nil {
 		return err
 	}
+	f.mu.Lock()
 	vs.m = m
 	vs.ahead = map[log.Seq]struct{}{}
+	f.mu.Unlock()
 	if old != nil {
 		f.opts.Logf("view %q in %s: %s; rebuilding it from the log", v.Name(), f.path, reason)
 	}
@@ -177,7 +179,9 @@ func (f *File) buildIndexes(vs *viewState) error {
 		if err := f.saveMeta(m); err != nil {
 			return err
 		}
+		f.mu.Lock()
 		vs.m = m
+		f.mu.Unlock()
 		return nil
 	}()
 	if err != nil {
@@ -203,7 +207,9 @@ func (f *File) dropIndexes(vs *viewState) error {
 		f.exec("ROLLBACK")
 		return err
 	}
+	f.mu.Lock()
 	vs.m = m
+	f.mu.Unlock()
 	return f.exec("COMMIT")
 }
 

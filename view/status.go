@@ -8,8 +8,10 @@ type Status struct {
 	Version int
 	// Since is the highest seq up to which every entry is applied.
 	Since log.Seq
-	// Ahead counts local entries applied ahead of Since.
-	Ahead int
+	// Ahead counts local entries applied ahead of Since; MaxAhead is the
+	// highest of them (0 if none).
+	Ahead    int
+	MaxAhead log.Seq
 	// CheckSeq and CheckCRC identify the last entry applied in seq order.
 	CheckSeq log.Seq
 	CheckCRC uint32
@@ -23,11 +25,18 @@ type Status struct {
 }
 
 // Status returns the state of each view of the file, in the order given to
-// OpenFile.
+// OpenFile. It is safe to call while another goroutine applies batches, as
+// are MinSince and Applied.
 func (f *File) Status() []Status {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
 	out := make([]Status, len(f.views))
 	for i, vs := range f.views {
-		out[i] = Status{
+		var maxAhead log.Seq
+		for s := range vs.ahead {
+			maxAhead = max(maxAhead, s)
+		}
+		out[i] = Status{MaxAhead: maxAhead,
 			Name: vs.v.Name(), Version: vs.v.Version(), Since: log.Seq(vs.m.since), Ahead: len(vs.ahead),
 			CheckSeq: log.Seq(vs.m.checkSeq), CheckCRC: vs.m.checkCRC, IndexesBuilt: vs.m.indexesBuilt,
 			LocalAhead: vs.local, RebuiltAt: vs.m.rebuiltAt, RebuildReason: vs.m.rebuildReason,
@@ -39,6 +48,8 @@ func (f *File) Status() []Status {
 // MinSince returns the lowest since of the file's views: the indexer feeds
 // the file from the entry after it.
 func (f *File) MinSince() log.Seq {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
 	var min log.Seq
 	for i, vs := range f.views {
 		if s := log.Seq(vs.m.since); i == 0 || s < min {
@@ -51,6 +62,8 @@ func (f *File) MinSince() log.Seq {
 // Applied reports whether the named view shows the entry at seq: seq is
 // at or below its since, or was applied ahead.
 func (f *File) Applied(name string, seq log.Seq) bool {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
 	vs := f.view(name)
 	if vs == nil {
 		return false
@@ -64,3 +77,13 @@ func (f *File) Applied(name string, seq log.Seq) bool {
 
 // Err returns the error that made the file unusable, if any.
 func (f *File) Err() error { return f.err }
+
+// Names returns the names of the file's views, in the order given to
+// OpenFile.
+func (f *File) Names() []string {
+	names := make([]string, len(f.views))
+	for i, vs := range f.views {
+		names[i] = vs.v.Name()
+	}
+	return names
+}

@@ -1,0 +1,221 @@
+package index
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/sluicedb/sluice/log"
+	"github.com/sluicedb/sluice/view"
+)
+
+// Options tune an Indexer. The zero value is the default.
+type Options struct {
+	// BatchSize is how many entries of the backlog go in one batch, one
+	// transaction per view file. Default 1000. Smaller batches let a local
+	// entry through sooner; bigger ones cost fewer commits.
+	BatchSize int
+	// BatchBytes caps a batch's payload bytes. Default 4 MiB.
+	BatchBytes int
+	// NoPriority turns local-first off: local entries wait behind the
+	// backlog like any other entry.
+	NoPriority bool
+	// BacklogShare is the least share of the writer's time the backlog
+	// keeps while local entries keep arriving, so a flood of local
+	// entries cannot starve it. Between 0 and 1; default 0.5.
+	BacklogShare float64
+	// BulkLag: a view file that lags the log by more than this many
+	// entries is written in bulk mode (no fsync, see view.File.SetBulk)
+	// until it catches up. Default 10000; negative never.
+	BulkLag int
+	// Logf receives notices for the user (a view rebuilt and why). nil
+	// discards them.
+	Logf func(format string, args ...any)
+}
+
+func (o Options) withDefaults() Options {
+	if o.BatchSize <= 0 {
+		o.BatchSize = 1000
+	}
+	if o.BatchBytes <= 0 {
+		o.BatchBytes = 4 << 20
+	}
+	if o.BacklogShare <= 0 || o.BacklogShare > 1 {
+		o.BacklogShare = 0.5
+	}
+	if o.BulkLag == 0 {
+		o.BulkLag = 10000
+	}
+	if o.Logf == nil {
+		o.Logf = func(string, ...any) {}
+	}
+	return o
+}
+
+// Indexer feeds the views of one or more view files from a log. It reads
+// the log once, in batches, and applies each batch to every file; between
+// batches of the backlog it applies new local entries first to the views
+// that accept them.
+//
+// Run and SynchronizeUpTo must not run at the same time. WaitFor and
+// Progress may be called from any goroutine at any time.
+type Indexer struct {
+	src   log.Source
+	files []*view.File
+	opts  Options
+
+	running atomic.Bool
+
+	notifyMu sync.Mutex
+	notify   chan struct{} // closed and replaced after every commit
+
+	entries    atomic.Int64 // entries read from the log by this Indexer
+	bytes      atomic.Int64 // their payload bytes
+	readSeq    atomic.Uint64
+	started    atomic.Int64 // unix nanos of the last Run/SynchronizeUpTo start
+	lastLocalN atomic.Int64 // local entries applied ahead
+}
+
+// New returns an Indexer feeding files from src. The files must stay open
+// while the Indexer runs; the caller closes them.
+func New(src log.Source, files []*view.File, opts Options) (*Indexer, error) {
+	if len(files) == 0 {
+		return nil, errors.New("index: no view files")
+	}
+	return &Indexer{src: src, files: files, opts: opts.withDefaults(), notify: make(chan struct{})}, nil
+}
+
+// SynchronizeUpTo indexes until every view has applied every entry up to
+// seq, waiting for the log to reach seq if it has not yet, or until ctx
+// ends. seq 0 means the log's last entry now. When it has caught up with
+// the log it also builds the views' secondary indexes.
+func (ix *Indexer) SynchronizeUpTo(ctx context.Context, seq log.Seq) error {
+	if seq == 0 {
+		last, err := ix.src.Last()
+		if err != nil {
+			return fmt.Errorf("index: %w", err)
+		}
+		seq = last
+	}
+	return ix.run(ctx, seq, false)
+}
+
+// Run indexes the log and then follows it as it grows, until ctx ends
+// (then it returns ctx's error) or indexing fails.
+func (ix *Indexer) Run(ctx context.Context) error {
+	return ix.run(ctx, 0, true)
+}
+
+// WaitFor blocks until the entry at seq shows in the named views (every view
+// of every file if none is named) or ctx ends. An entry shows in a view once
+// the view's since reaches it or, for a local entry and a view that accepts
+// local entries ahead, once it was applied ahead. With a backlog being
+// indexed, views that do not accept local entries ahead show them only after
+// the backlog: name the views you are going to read.
+func (ix *Indexer) WaitFor(ctx context.Context, seq log.Seq, views ...string) error {
+	for {
+		ix.notifyMu.Lock()
+		ch := ix.notify
+		ix.notifyMu.Unlock()
+		ok, err := ix.shows(seq, views)
+		if err != nil || ok {
+			return err
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+func (ix *Indexer) shows(seq log.Seq, views []string) (bool, error) {
+	found := 0
+	for _, f := range ix.files {
+		if err := f.Err(); err != nil {
+			return false, err
+		}
+		for _, name := range f.Names() {
+			if len(views) > 0 && !contains(views, name) {
+				continue
+			}
+			found++
+			if !f.Applied(name, seq) {
+				return false, nil
+			}
+		}
+	}
+	if found < len(views) {
+		return false, fmt.Errorf("index: wait for seq %d: no view named %v", seq, views)
+	}
+	return true, nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func (ix *Indexer) broadcast() {
+	ix.notifyMu.Lock()
+	close(ix.notify)
+	ix.notify = make(chan struct{})
+	ix.notifyMu.Unlock()
+}
+
+// Progress is a snapshot of an Indexer's work.
+type Progress struct {
+	// Entries and Bytes read from the log since Run or SynchronizeUpTo
+	// started.
+	Entries, Bytes int64
+	// Elapsed since it started.
+	Elapsed time.Duration
+	// Since is the lowest since of all views; Last the log's last seq.
+	Since, Last log.Seq
+	// AheadApplied counts local entries applied ahead of the backlog.
+	AheadApplied int64
+}
+
+// Lag is how many entries the slowest view is behind the log.
+func (p Progress) Lag() log.Seq {
+	if p.Last > p.Since {
+		return p.Last - p.Since
+	}
+	return 0
+}
+
+// EntriesPerSec is the average read rate since the start.
+func (p Progress) EntriesPerSec() float64 {
+	if p.Elapsed <= 0 {
+		return 0
+	}
+	return float64(p.Entries) / p.Elapsed.Seconds()
+}
+
+// Progress returns a snapshot of the indexer's work.
+func (ix *Indexer) Progress() Progress {
+	p := Progress{Entries: ix.entries.Load(), Bytes: ix.bytes.Load(), AheadApplied: ix.lastLocalN.Load()}
+	if s := ix.started.Load(); s != 0 {
+		p.Elapsed = time.Since(time.Unix(0, s))
+	}
+	p.Since = ix.minSince()
+	p.Last, _ = ix.src.Last()
+	return p
+}
+
+func (ix *Indexer) minSince() log.Seq {
+	var min log.Seq
+	for i, f := range ix.files {
+		if s := f.MinSince(); i == 0 || s < min {
+			min = s
+		}
+	}
+	return min
+}

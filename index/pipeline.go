@@ -1,0 +1,313 @@
+package index
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/sluicedb/sluice/log"
+	"github.com/sluicedb/sluice/view"
+)
+
+// work is what the reader hands a file's writer: a decoded backlog batch,
+// or the news that the log has been read to its end.
+type work struct {
+	b        *view.Batch
+	caughtUp bool
+}
+
+// pipe connects the reader and the tail watcher to one file's writer.
+type pipe struct {
+	f       *view.File
+	backlog chan work
+	ahead   chan *view.Batch
+	local   bool // the file has a view that accepts local entries ahead
+}
+
+func (ix *Indexer) run(ctx context.Context, until log.Seq, follow bool) error {
+	if !ix.running.CompareAndSwap(false, true) {
+		return errors.New("index: Run or SynchronizeUpTo is already running")
+	}
+	defer ix.running.Store(false)
+	ix.started.Store(time.Now().UnixNano())
+	ix.entries.Store(0)
+	ix.bytes.Store(0)
+	ix.lastLocalN.Store(0)
+
+	if err := ix.validate(); err != nil {
+		return err
+	}
+	from := ix.minSince() + 1
+	last, err := ix.src.Last()
+	if err != nil {
+		return fmt.Errorf("index: %w", err)
+	}
+	pipes := make([]*pipe, len(ix.files))
+	for i, f := range ix.files {
+		pipes[i] = &pipe{f: f, backlog: make(chan work, 2), ahead: make(chan *view.Batch, 64)}
+		for _, st := range f.Status() {
+			pipes[i].local = pipes[i].local || st.LocalAhead
+		}
+		if lag := int64(last) - int64(f.MinSince()); ix.opts.BulkLag >= 0 && lag > int64(ix.opts.BulkLag) {
+			if err := f.SetBulk(true); err != nil {
+				return fmt.Errorf("index: %w", err)
+			}
+		}
+	}
+
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var frontier frontier
+	frontier.set(from - 1)
+	var writers, others sync.WaitGroup
+	for _, p := range pipes {
+		writers.Add(1)
+		go func() {
+			defer writers.Done()
+			if err := ix.write(ctx, p); err != nil {
+				cancel(err)
+			}
+		}()
+	}
+	others.Add(1)
+	go func() {
+		defer others.Done()
+		err := ix.read(ctx, from, until, follow, pipes, &frontier)
+		for _, p := range pipes {
+			close(p.backlog)
+		}
+		if err != nil {
+			cancel(err)
+		}
+	}()
+	if !ix.opts.NoPriority {
+		tailCtx, stopTail := context.WithCancel(ctx)
+		defer stopTail()
+		others.Add(1)
+		go func() {
+			defer others.Done()
+			if err := ix.tail(tailCtx, last, pipes, &frontier); err != nil && tailCtx.Err() == nil {
+				cancel(err)
+			}
+		}()
+		writers.Wait()
+		stopTail()
+	} else {
+		writers.Wait()
+	}
+	others.Wait()
+	if err := context.Cause(ctx); err != nil {
+		return err
+	}
+	return nil
+}
+
+// frontier is the highest seq the reader has passed; the tail watcher only
+// hurries entries beyond it.
+type frontier struct {
+	mu  sync.Mutex
+	seq log.Seq
+}
+
+func (fr *frontier) set(s log.Seq) {
+	fr.mu.Lock()
+	fr.seq = s
+	fr.mu.Unlock()
+}
+
+func (fr *frontier) get() log.Seq {
+	fr.mu.Lock()
+	defer fr.mu.Unlock()
+	return fr.seq
+}
+
+// read reads the log from seq from in batches, decodes each batch for every
+// file and hands it to the files' writers. It stops once it has read up to
+// until, or, when following, when ctx ends.
+func (ix *Indexer) read(ctx context.Context, from, until log.Seq, follow bool, pipes []*pipe, fr *frontier) error {
+	it, err := ix.src.Iter(from)
+	if err != nil {
+		return fmt.Errorf("read log: %w", err)
+	}
+	defer it.Close()
+	pos := from - 1
+	caughtUp := log.Seq(0)
+	for {
+		es := make([]log.Entry, 0, min(ix.opts.BatchSize, 4096))
+		size := 0
+		for len(es) < ix.opts.BatchSize && size < ix.opts.BatchBytes && it.Next() {
+			e := it.Entry()
+			es = append(es, e)
+			size += len(e.Payload)
+		}
+		if err := it.Err(); err != nil {
+			return fmt.Errorf("read log: %w", err)
+		}
+		atEnd := len(es) < ix.opts.BatchSize && size < ix.opts.BatchBytes
+		newPos := position(it, es, pos)
+		if newPos > pos {
+			ix.entries.Add(int64(len(es)))
+			ix.bytes.Add(int64(size))
+			fr.set(newPos)
+			for _, p := range pipes {
+				b := &view.Batch{Entries: es, From: pos + 1, To: newPos}
+				p.f.Decode(b)
+				if err := send(ctx, p.backlog, work{b: b}); err != nil {
+					return err
+				}
+			}
+			pos = newPos
+		}
+		if !atEnd {
+			if !follow && pos >= until {
+				return nil
+			}
+			continue
+		}
+		if caughtUp != pos || pos == 0 {
+			caughtUp = pos
+			for _, p := range pipes {
+				if err := send(ctx, p.backlog, work{caughtUp: true}); err != nil {
+					return err
+				}
+			}
+		}
+		if !follow && pos >= until {
+			return nil
+		}
+		if _, err := ix.src.Wait(ctx, pos); err != nil {
+			return err
+		}
+	}
+}
+
+// position returns how far an iterator has read: its Position if it has
+// one, else the seq of the last entry read.
+func position(it log.Iterator, es []log.Entry, prev log.Seq) log.Seq {
+	if p, ok := it.(log.Positioner); ok {
+		return max(p.Position(), prev)
+	}
+	if len(es) > 0 {
+		return es[len(es)-1].Seq
+	}
+	return prev
+}
+
+func send[T any](ctx context.Context, ch chan<- T, v T) error {
+	select {
+	case ch <- v:
+		return nil
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	}
+}
+
+// tail watches the log for entries appended after seen and hands the local
+// ones to the files' writers ahead of the backlog.
+func (ix *Indexer) tail(ctx context.Context, seen log.Seq, pipes []*pipe, fr *frontier) error {
+	wanted := false
+	for _, p := range pipes {
+		wanted = wanted || p.local
+	}
+	if !wanted {
+		return nil
+	}
+	it, err := ix.src.Iter(seen + 1)
+	if err != nil {
+		return fmt.Errorf("watch log: %w", err)
+	}
+	defer it.Close()
+	for {
+		var local []log.Entry
+		full := false
+		for it.Next() {
+			e := it.Entry()
+			if e.Origin == log.Local && e.Seq > fr.get() {
+				local = append(local, e)
+				if len(local) >= ix.opts.BatchSize {
+					full = true
+					break
+				}
+			}
+		}
+		if err := it.Err(); err != nil {
+			return fmt.Errorf("watch log: %w", err)
+		}
+		seen = position(it, nil, seen)
+		if len(local) > 0 {
+			for _, p := range pipes {
+				if p.local {
+					if err := send(ctx, p.ahead, &view.Batch{Entries: local, Ahead: true}); err != nil {
+						return err
+					}
+				}
+			}
+		}
+		if full {
+			continue
+		}
+		if _, err := ix.src.Wait(ctx, seen); err != nil {
+			return err
+		}
+	}
+}
+
+// write applies a file's batches: local entries first, as long as the
+// backlog keeps its share of the time.
+func (ix *Indexer) write(ctx context.Context, p *pipe) error {
+	var aheadTime, backlogTime time.Duration
+	share := ix.opts.BacklogShare
+	for {
+		ahead := p.ahead
+		if len(p.backlog) > 0 && aheadTime.Seconds()*share > backlogTime.Seconds()*(1-share) {
+			ahead = nil // the backlog's turn
+		}
+		// Prefer a waiting local batch over the next backlog batch.
+		select {
+		case b := <-ahead:
+			if err := ix.applyAhead(ctx, p, b, &aheadTime); err != nil {
+				return err
+			}
+			continue
+		default:
+		}
+		select {
+		case b := <-ahead:
+			if err := ix.applyAhead(ctx, p, b, &aheadTime); err != nil {
+				return err
+			}
+		case w, ok := <-p.backlog:
+			if !ok {
+				return nil
+			}
+			start := time.Now()
+			if w.caughtUp {
+				if err := p.f.BuildIndexes(); err != nil {
+					return fmt.Errorf("index %s: %w", p.f.Path(), err)
+				}
+				if err := p.f.SetBulk(false); err != nil {
+					return fmt.Errorf("index %s: %w", p.f.Path(), err)
+				}
+			} else if err := p.f.Apply(ctx, w.b); err != nil {
+				return fmt.Errorf("index: %w", err)
+			}
+			backlogTime += time.Since(start)
+			ix.broadcast()
+		case <-ctx.Done():
+			return nil
+		}
+	}
+}
+
+func (ix *Indexer) applyAhead(ctx context.Context, p *pipe, b *view.Batch, spent *time.Duration) error {
+	start := time.Now()
+	if err := p.f.Apply(ctx, b); err != nil {
+		return fmt.Errorf("index: local entries: %w", err)
+	}
+	*spent += time.Since(start)
+	ix.lastLocalN.Add(int64(len(b.Entries)))
+	ix.broadcast()
+	return nil
+}
