@@ -455,7 +455,7 @@ func (s *Stmt) finalize() {
 }
 
 // emptyText gives a non-NULL pointer for an empty string, which SQLite binds
-// as '' (a NULL pointer would bind NULL).
+// as an empty value (a NULL pointer would bind NULL).
 var emptyText = []byte{0}
 
 // Rows steps through a query's results.
