@@ -96,7 +96,7 @@ func OpenFile(path string, views []View, opts Options) (*File, error) {
 func checkViews(views []View) error {
 	seen := map[string]bool{}
 	for _, v := range views {
-		if err := checkName(v.Name()); err != nil {
+		if err := CheckName(v.Name()); err != nil {
 			return err
 		}
 		if seen[v.Name()] {

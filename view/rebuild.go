@@ -19,7 +19,7 @@ func (f *File) attach(v View) error {
 	if err != nil {
 		return err
 	}
-	fp := fingerprint(v.Version(), v.Schema())
+	fp := viewFingerprint(v)
 	switch {
 	case !found:
 		err = f.create(vs, nil, "new view")
@@ -32,8 +32,11 @@ func (f *File) attach(v View) error {
 		if err := f.loadAhead(vs); err != nil {
 			return err
 		}
-		if m.indexFP != fingerprint(0, v.Indexes()) || m.localAhead != vs.local {
+		if m.indexFP != fingerprint(0, v.Indexes()) {
 			err = f.dropIndexes(vs)
+		} else if m.localAhead != vs.local {
+			vs.m.localAhead = vs.local
+			err = f.saveMeta(vs.m)
 		}
 	}
 	if err != nil {
@@ -123,7 +126,7 @@ func (f *File) createTx(vs *viewState, old *meta, reason string) (meta, error) {
 		return meta{}, err
 	}
 	m := meta{
-		name: v.Name(), version: v.Version(), fingerprint: fingerprint(v.Version(), v.Schema()),
+		name: v.Name(), version: v.Version(), fingerprint: viewFingerprint(v),
 		indexFP: fingerprint(0, v.Indexes()), objects: objects, localAhead: vs.local,
 		rebuiltAt: time.Now().UTC().Format(time.RFC3339), rebuildReason: reason,
 	}

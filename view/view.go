@@ -86,6 +86,22 @@ type LocalAhead interface {
 	AcceptsLocalAhead() bool
 }
 
+// Fingerprinter is implemented by views whose tables depend on more than
+// their Schema, such as the statements that fill them: a change of the text
+// Fingerprint returns rebuilds the view, like a change of Schema.
+type Fingerprinter interface {
+	Fingerprint() string
+}
+
+// viewFingerprint is what decides whether a view's tables must be rebuilt.
+func viewFingerprint(v View) string {
+	stmts := v.Schema()
+	if fp, ok := v.(Fingerprinter); ok {
+		stmts = append(append([]string(nil), stmts...), "-- fingerprint\n"+fp.Fingerprint())
+	}
+	return fingerprint(v.Version(), stmts)
+}
+
 // acceptsLocalAhead reports whether v declares LocalAhead.
 func acceptsLocalAhead(v View) bool {
 	la, ok := v.(LocalAhead)
@@ -120,8 +136,9 @@ type Reject struct {
 
 var nameRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]{0,62}$`)
 
-// checkName validates a view name.
-func checkName(name string) error {
+// CheckName validates a view name: letters, digits and _, starting with a
+// letter, at most 63 characters.
+func CheckName(name string) error {
 	if !nameRE.MatchString(name) {
 		return fmt.Errorf("invalid view name %q: use letters, digits and _, starting with a letter", name)
 	}

@@ -48,6 +48,7 @@ int sqlite3_stmt_readonly(sqlite3_stmt*);
 const char *sqlite3_sql(sqlite3_stmt*);
 sqlite3_int64 sqlite3_changes64(sqlite3*);
 int sqlite3_get_autocommit(sqlite3*);
+int sqlite3_complete(const char *sql);
 
 // Bind copies of the bytes (SQLITE_TRANSIENT).
 static int sluice_bind_text_copy(sqlite3_stmt *s, int i, const char *p, int n) {
@@ -140,6 +141,14 @@ func (e *Error) Error() string {
 func IsConstraint(err error) bool {
 	var e *Error
 	return errors.As(err, &e) && e.Code&0xff == 19
+}
+
+// Complete reports whether sql ends with a complete SQL statement (a
+// semicolon outside strings, comments and trigger bodies).
+func Complete(sql string) bool {
+	csql := C.CString(sql)
+	defer C.free(unsafe.Pointer(csql))
+	return C.sqlite3_complete(csql) != 0
 }
 
 // Conn is an open database connection.

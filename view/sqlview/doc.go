@@ -1,0 +1,40 @@
+// Package sqlview loads views declared in SQL files, so that a user of the
+// sluice CLI can define views without writing Go.
+//
+// A view file is plain SQL with a header line and three sections, each
+// started by a comment line:
+//
+//	-- sluice:view name=posts version=1 local-ahead=yes
+//	-- Anything else in comments is ignored.
+//
+//	-- sluice:schema
+//	CREATE TABLE posts(seq INTEGER PRIMARY KEY, author TEXT, text TEXT);
+//
+//	-- sluice:indexes
+//	CREATE INDEX posts_author ON posts(author);
+//
+//	-- sluice:apply
+//	INSERT INTO posts(seq, author, text)
+//	SELECT :seq, json_extract(:payload, '$.value.author'), json_extract(:payload, '$.value.content.text')
+//	WHERE json_extract(:payload, '$.value.content.type') = 'post';
+//
+// schema creates the view's tables (required); indexes holds the indexes
+// only readers need, built once the view has caught up (optional); apply
+// holds the statements run for every entry, in order (required). They may
+// use these named parameters:
+//
+//	:seq      the entry's seq (INTEGER)
+//	:origin   'local' or 'remote' (TEXT)
+//	:payload  the payload (TEXT; JSON for SSB messages and most logs)
+//	:time     when the entry was appended, Unix milliseconds (INTEGER; NULL
+//	          for sources that do not record it)
+//
+// Changing version, or the text of any statement, rebuilds the view from
+// the log. local-ahead=yes declares that the statements give the same
+// tables whatever the order entries come in, so the indexer may apply a
+// user's local entries ahead of a backlog (see package view).
+//
+// An entry for which a statement fails (malformed JSON, a constraint) is
+// rejected: its statements' effects are undone, the error is recorded in
+// sluice_rejects, and indexing goes on.
+package sqlview

@@ -1,0 +1,176 @@
+package sqlview
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/sluicedb/sluice/internal/sqlite"
+)
+
+// Statement is one SQL statement of a view file and where it starts.
+type Statement struct {
+	SQL  string
+	Line int
+}
+
+// Def is a parsed view file.
+type Def struct {
+	Path       string
+	Name       string
+	Version    int
+	LocalAhead bool
+	Schema     []Statement
+	Indexes    []Statement
+	Apply      []Statement
+}
+
+// Parse parses the view file text; path is only used in errors.
+func Parse(path string, text []byte) (*Def, error) {
+	d := &Def{Path: path}
+	section := ""
+	var cur strings.Builder
+	curLine := 0
+	headerSeen := false
+	flush := func() error {
+		sql := strings.TrimSpace(cur.String())
+		line := curLine
+		cur.Reset()
+		curLine = 0
+		if sql == "" || onlyComments(sql) {
+			return nil
+		}
+		st := Statement{SQL: sql, Line: line}
+		switch section {
+		case "schema":
+			d.Schema = append(d.Schema, st)
+		case "indexes":
+			d.Indexes = append(d.Indexes, st)
+		case "apply":
+			d.Apply = append(d.Apply, st)
+		default:
+			return fmt.Errorf("%s:%d: SQL before the first section (-- sluice:schema, -- sluice:indexes or -- sluice:apply)", path, line)
+		}
+		return nil
+	}
+	sc := bufio.NewScanner(bytes.NewReader(text))
+	sc.Buffer(make([]byte, 64<<10), 16<<20)
+	for n := 1; sc.Scan(); n++ {
+		line := sc.Text()
+		trimmed := strings.TrimSpace(line)
+		if rest, ok := strings.CutPrefix(trimmed, "-- sluice:"); ok && onlyComments(cur.String()) {
+			cur.Reset()
+			curLine = 0
+			word, args, _ := strings.Cut(rest, " ")
+			switch word {
+			case "view":
+				if headerSeen {
+					return nil, fmt.Errorf("%s:%d: a second -- sluice:view line", path, n)
+				}
+				headerSeen = true
+				if err := d.parseHeader(args); err != nil {
+					return nil, fmt.Errorf("%s:%d: %w", path, n, err)
+				}
+			case "schema", "indexes", "apply":
+				if !headerSeen {
+					return nil, fmt.Errorf("%s:%d: the file must start with a -- sluice:view name=NAME version=N line", path, n)
+				}
+				section = word
+			default:
+				return nil, fmt.Errorf("%s:%d: unknown directive -- sluice:%s (want view, schema, indexes or apply)", path, n, word)
+			}
+			continue
+		}
+		if curLine == 0 && trimmed != "" && !strings.HasPrefix(trimmed, "--") {
+			curLine = n
+		}
+		cur.WriteString(line)
+		cur.WriteByte('\n')
+		if strings.Contains(line, ";") && sqlite.Complete(cur.String()) {
+			if err := flush(); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if strings.TrimSpace(cur.String()) != "" && !onlyComments(cur.String()) {
+		if err := flush(); err != nil {
+			return nil, err
+		}
+	}
+	switch {
+	case !headerSeen:
+		return nil, fmt.Errorf("%s: no -- sluice:view name=NAME version=N line", path)
+	case len(d.Schema) == 0:
+		return nil, fmt.Errorf("%s: no statements in a -- sluice:schema section", path)
+	case len(d.Apply) == 0:
+		return nil, fmt.Errorf("%s: no statements in a -- sluice:apply section", path)
+	}
+	return d, nil
+}
+
+func (d *Def) parseHeader(args string) error {
+	seen := map[string]bool{}
+	for _, f := range strings.Fields(args) {
+		k, v, ok := strings.Cut(f, "=")
+		if !ok {
+			return fmt.Errorf("header field %q: want key=value", f)
+		}
+		if seen[k] {
+			return fmt.Errorf("header field %q given twice", k)
+		}
+		seen[k] = true
+		switch k {
+		case "name":
+			d.Name = v
+		case "version":
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 {
+				return fmt.Errorf("version %q: want a whole number", v)
+			}
+			d.Version = n
+		case "local-ahead":
+			switch strings.ToLower(v) {
+			case "yes", "true", "1":
+				d.LocalAhead = true
+			case "no", "false", "0":
+			default:
+				return fmt.Errorf("local-ahead %q: want yes or no", v)
+			}
+		default:
+			return fmt.Errorf("unknown header field %q (want name, version, local-ahead)", k)
+		}
+	}
+	if d.Name == "" {
+		return fmt.Errorf("the header needs name=NAME")
+	}
+	if !seen["version"] {
+		return fmt.Errorf("the header needs version=N")
+	}
+	return nil
+}
+
+// onlyComments reports whether s holds nothing but whitespace and -- comments.
+func onlyComments(s string) bool {
+	for _, line := range strings.Split(s, "\n") {
+		t := strings.TrimSpace(line)
+		if t != "" && !strings.HasPrefix(t, "--") {
+			return false
+		}
+	}
+	return true
+}
+
+// ParseFile reads and parses the view file at path.
+func ParseFile(path string) (*Def, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("view file: %w", err)
+	}
+	return Parse(path, b)
+}
