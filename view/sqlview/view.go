@@ -243,4 +243,3 @@ func (w *writer) Close() error {
 	w.stmts = nil
 	return nil
 }
-
