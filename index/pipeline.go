@@ -161,10 +161,13 @@ func (ix *Indexer) read(ctx context.Context, from, until log.Seq, follow bool, p
 			pos = newPos
 		}
 		if !atEnd {
-			if !follow && pos >= until {
-				return nil
+			if follow || pos < until {
+				continue
 			}
-			continue
+			// Done; the batch may have ended exactly at the log's end.
+			if last, err := ix.src.Last(); err != nil || pos < last {
+				return err
+			}
 		}
 		if caughtUp != pos || pos == 0 {
 			caughtUp = pos

@@ -23,7 +23,7 @@ var (
 	ErrEmpty = errors.New("empty append")
 	// ErrNotLog is returned when a directory or file is not a log of the
 	// expected format.
-	ErrNotLog = errors.New("not a sluice log")
+	ErrNotLog = errors.New("not a log of the expected format")
 )
 
 // CorruptError describes a damaged record. It matches ErrCorrupt with

@@ -24,13 +24,21 @@ if [ ! -x "$here/node_modules/.bin/ssb-fixtures" ]; then
   (cd "$here" && npm install --no-audit --no-fund --loglevel=error >&2)
 fi
 mkdir -p "$cache"
+# One generator per output at a time: a second caller waits, then reuses it.
+exec 9>"$out.lock"
+flock 9
+if [ -s "$out/flume/log.offset" ] && [ -s "$out/report.md" ]; then
+  echo "$out"
+  exit 0
+fi
 tmp="$out.tmp.$$"
 rm -rf "$tmp"
 trap 'rm -rf "$tmp"' EXIT
 echo "gen.sh: generating $n messages from $authors authors (seed $seed) into $out" >&2
 start=$(date +%s)
 "$here/node_modules/.bin/ssb-fixtures" --seed="$seed" --messages="$n" --authors="$authors" --outputDir="$tmp" >&2
-mv "$tmp" "$out"
+rm -rf "$out"
+mv -T "$tmp" "$out"
 trap - EXIT
 echo "gen.sh: done in $(( $(date +%s) - start )) s" >&2
 echo "$out"
