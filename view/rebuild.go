@@ -23,6 +23,12 @@ func (f *File) attach(v View) error {
 	switch {
 	case !found:
 		err = f.create(vs, nil, "new view")
+	case m.fingerprint == "":
+		reason := m.rebuildReason
+		if reason == "" {
+			reason = "rebuild requested"
+		}
+		err = f.create(vs, &m, reason)
 	case m.version != v.Version():
 		err = f.create(vs, &m, fmt.Sprintf("version changed from %d to %d", m.version, v.Version()))
 	case m.fingerprint != fp:

@@ -113,6 +113,7 @@ const (
 	OpenReadOnly  = 0x00000001
 	OpenReadWrite = 0x00000002
 	OpenCreate    = 0x00000004
+	OpenURI       = 0x00000040
 	OpenNoMutex   = 0x00008000
 )
 

@@ -1,0 +1,137 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sluicedb/sluice/log"
+)
+
+type appendOptions struct {
+	local      bool
+	value      string
+	durability string
+	wait       bool
+	waitViews  []string
+	timeout    time.Duration
+}
+
+func newAppendCmd(e *env) *cobra.Command {
+	var o appendOptions
+	c := &cobra.Command{
+		Use:   "append [--json VALUE] [--local] [--wait]",
+		Short: "Append entries to the log",
+		Long: `Append one entry per JSON value: the value of --json, or else one per line
+of standard input (JSON lines; blank lines are skipped). Every value is
+checked before anything is written: one bad line appends nothing.
+
+Entries are remote (replicated or imported) unless --local marks them as
+written by this node's user; the indexer applies local entries ahead of any
+backlog. The seq of each entry is printed, one per line. With --wait, sluice
+prints them only once the views in DIR/views show the entries (read your
+writes), which needs an indexer running (sluice index --follow).`,
+		Example: `  sluice append --local --json '{"type":"post","text":"hello"}'
+  jq -c '.[]' messages.json | sluice append
+  sluice append --local --wait --json '{"type":"post","text":"now"}'`,
+		Args: noArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			return runAppend(c, e, &o)
+		},
+	}
+	f := c.Flags()
+	f.BoolVar(&o.local, "local", false, "mark the entries as local (written by this node's user)")
+	f.StringVar(&o.value, "json", "", "append this JSON value instead of reading standard input")
+	f.StringVar(&o.durability, "durability", "sync", "when an append is on disk: sync (fsync each), group (share fsyncs), none (leave it to the OS)")
+	f.BoolVar(&o.wait, "wait", false, "wait until the views show the entries before printing their seqs")
+	f.StringSliceVar(&o.waitViews, "wait-view", nil, "with --wait, wait only for these views (default all)")
+	f.DurationVar(&o.timeout, "timeout", 30*time.Second, "with --wait, give up after this long")
+	return c
+}
+
+func runAppend(c *cobra.Command, e *env, o *appendOptions) error {
+	d, err := log.ParseDurability(o.durability)
+	if err != nil {
+		return usageError{err}
+	}
+	origin := log.Remote
+	if o.local {
+		origin = log.Local
+	}
+	var recs []log.Record
+	if c.Flags().Changed("json") {
+		if !json.Valid([]byte(o.value)) {
+			return usagef("--json: not a valid JSON value: %s", abbrev(o.value))
+		}
+		recs = append(recs, log.Record{Origin: origin, Payload: []byte(o.value)})
+	} else {
+		recs, err = readJSONLines(e.in, "standard input", origin)
+		if err != nil {
+			return err
+		}
+		if len(recs) == 0 {
+			return fmt.Errorf("nothing to append: standard input held no JSON lines")
+		}
+	}
+	l, err := log.Open(e.logDir(), log.Options{Durability: d})
+	if err != nil {
+		return err
+	}
+	for _, r := range l.Repairs() {
+		e.notef("repaired the log on open: %s", r)
+	}
+	seqs, err := l.Append(c.Context(), recs...)
+	if cerr := l.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	if o.wait {
+		if err := waitVisible(c.Context(), e, seqs[len(seqs)-1], o.waitViews, o.timeout); err != nil {
+			return fmt.Errorf("appended seq %d..%d, but: %w", seqs[0], seqs[len(seqs)-1], err)
+		}
+	}
+	w := bufio.NewWriter(e.out)
+	for _, s := range seqs {
+		fmt.Fprintln(w, s)
+	}
+	return w.Flush()
+}
+
+// readJSONLines reads one JSON value per line; blank lines are skipped. It
+// fails on the first invalid line, naming it.
+func readJSONLines(r io.Reader, name string, origin log.Origin) ([]log.Record, error) {
+	br := bufio.NewReaderSize(r, 1<<20)
+	var recs []log.Record
+	for n := 1; ; n++ {
+		line, err := br.ReadBytes('\n')
+		if len(line) > 0 {
+			line = bytes.TrimSpace(line)
+			if len(line) > 0 {
+				if !json.Valid(line) {
+					return nil, fmt.Errorf("%s line %d: not a valid JSON value: %s (nothing was appended)", name, n, abbrev(string(line)))
+				}
+				recs = append(recs, log.Record{Origin: origin, Payload: line})
+			}
+		}
+		if err == io.EOF {
+			return recs, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", name, err)
+		}
+	}
+}
+
+func abbrev(s string) string {
+	if len(s) > 60 {
+		return fmt.Sprintf("%q...", s[:57])
+	}
+	return fmt.Sprintf("%q", s)
+}

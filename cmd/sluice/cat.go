@@ -1,0 +1,163 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sluicedb/sluice/log"
+)
+
+type catOptions struct {
+	src    sourceFlags
+	from   uint64
+	follow bool
+	json   bool
+}
+
+func newCatCmd(e *env) *cobra.Command {
+	var o catOptions
+	c := &cobra.Command{
+		Use:   "cat [--from SEQ] [--follow] [--json]",
+		Short: "Print the log's entries",
+		Long: `Print the payload of every entry of the log, one per line, from --from on.
+With --json, print each entry as a JSON object with its seq, origin, append
+time and payload. With --follow, keep printing entries as they are appended.
+
+Reads DIR/log by default (without its lock: an appender may run alongside),
+or another log with --log, or an SSB log.offset with --ssb.`,
+		Example: `  sluice cat --from 100 | jq .
+  sluice cat --json --follow
+  sluice cat --ssb ~/.ssb/flume/log.offset | head`,
+		Args: noArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			return printEntries(c.Context(), e, &o.src, log.Seq(o.from), o.follow, o.json)
+		},
+	}
+	f := c.Flags()
+	o.src.add(f)
+	f.Uint64Var(&o.from, "from", 1, "first seq to print")
+	f.BoolVarP(&o.follow, "follow", "f", false, "keep printing new entries as they are appended")
+	f.BoolVar(&o.json, "json", false, "print entries as JSON objects with seq, origin, time and payload")
+	return c
+}
+
+// printEntries prints the entries of the chosen source from seq from on.
+func printEntries(ctx context.Context, e *env, sf *sourceFlags, from log.Seq, follow, asJSON bool) error {
+	src, closer, _, err := sf.open(e)
+	if err != nil {
+		return err
+	}
+	defer closer.Close()
+	it, err := src.Iter(from)
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	w := bufio.NewWriterSize(e.out, 256<<10)
+	defer w.Flush()
+	pos := max(from, 1) - 1
+	for {
+		for it.Next() {
+			ent := it.Entry()
+			pos = ent.Seq
+			if err := writeEntry(w, ent, asJSON); err != nil {
+				return err
+			}
+		}
+		if err := it.Err(); err != nil {
+			return err
+		}
+		if p, ok := it.(log.Positioner); ok {
+			pos = p.Position()
+		}
+		if !follow {
+			return nil
+		}
+		if err := w.Flush(); err != nil {
+			return err
+		}
+		if _, err := src.Wait(ctx, pos); err != nil {
+			if errors.Is(err, context.Canceled) {
+				return nil
+			}
+			return err
+		}
+	}
+}
+
+func writeEntry(w io.Writer, ent log.Entry, asJSON bool) error {
+	if !asJSON {
+		_, err := fmt.Fprintf(w, "%s\n", ent.Payload)
+		return err
+	}
+	var t *string
+	if !ent.Time.IsZero() {
+		s := ent.Time.UTC().Format(time.RFC3339Nano)
+		t = &s
+	}
+	var payload any = json.RawMessage(ent.Payload)
+	if !json.Valid(ent.Payload) {
+		payload = string(ent.Payload)
+	}
+	b, err := json.Marshal(struct {
+		Seq     log.Seq `json:"seq"`
+		Origin  string  `json:"origin"`
+		Time    *string `json:"time"`
+		Payload any     `json:"payload"`
+	}{ent.Seq, ent.Origin.String(), t, payload})
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(w, "%s\n", b)
+	return err
+}
+
+func newTailCmd(e *env) *cobra.Command {
+	var o catOptions
+	var n int
+	c := &cobra.Command{
+		Use:   "tail [-n N] [--follow] [--json]",
+		Short: "Print the log's last entries",
+		Long: `Print the last N entries of the log (default 10), like cat from the end. With
+--follow, keep printing entries as they are appended.`,
+		Example: `  sluice tail -n 3 --json
+  sluice tail -f`,
+		Args: noArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			if n < 0 {
+				return usagef("-n must not be negative")
+			}
+			src, closer, _, err := o.src.open(e)
+			if err != nil {
+				return err
+			}
+			last, err := src.Last()
+			closer.Close()
+			if err != nil {
+				return err
+			}
+			from := log.Seq(1)
+			if last > log.Seq(n) {
+				from = last - log.Seq(n) + 1
+			}
+			if n == 0 {
+				from = last + 1
+			}
+			return printEntries(c.Context(), e, &o.src, from, o.follow, o.json)
+		},
+	}
+	f := c.Flags()
+	o.src.add(f)
+	f.IntVarP(&n, "lines", "n", 10, "how many entries to print")
+	f.BoolVarP(&o.follow, "follow", "f", false, "keep printing new entries as they are appended")
+	f.BoolVar(&o.json, "json", false, "print entries as JSON objects with seq, origin, time and payload")
+	return c
+}
+

@@ -1,0 +1,159 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sluicedb/sluice/index"
+	"github.com/sluicedb/sluice/view"
+	"github.com/sluicedb/sluice/view/sqlview"
+)
+
+type indexOptions struct {
+	src        sourceFlags
+	views      []string
+	follow     bool
+	batch      int
+	noPriority bool
+}
+
+func newIndexCmd(e *env) *cobra.Command {
+	var o indexOptions
+	c := &cobra.Command{
+		Use:   "index [--log PATH | --ssb PATH] [--view ssb|FILE.sql]... [--follow]",
+		Short: "Index views from the log",
+		Long: `Bring views up to date with a log: DIR/log by default, another sluice log
+(--log), or an SSB flumelog-offset file read in place (--ssb). Each view is
+kept in its own SQLite file, DIR/views/NAME.db, which the sqlite3 shell and
+sluice query can read while indexing runs.
+
+--view is "ssb" (the built-in SSB view set: authors, messages, links,
+contacts, abouts; the default) or a SQL view file (see testdata/views). A
+view whose definition changed, or whose file is foreign or damaged, is
+rebuilt from the log. Indexing resumes where it stopped.
+
+With --follow, sluice keeps indexing as the log grows (Ctrl-C to stop),
+applying entries appended with --local ahead of any backlog. A progress bar
+shows on a terminal, then a summary.`,
+		Example: `  sluice index --ssb ~/.ssb/flume/log.offset
+  sluice index --view ssb --view testdata/views/posts.sql
+  sluice index --follow`,
+		Args: noArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			return runIndex(c.Context(), e, &o)
+		},
+	}
+	f := c.Flags()
+	o.src.add(f)
+	f.StringArrayVar(&o.views, "view", nil, `view to index: "ssb" or a .sql view file (repeatable; default ssb)`)
+	f.BoolVarP(&o.follow, "follow", "f", false, "keep indexing as the log grows")
+	f.IntVar(&o.batch, "batch", 0, "entries per transaction (default 1000)")
+	f.BoolVar(&o.noPriority, "no-priority", false, "do not apply local entries ahead of the backlog")
+	return c
+}
+
+func runIndex(ctx context.Context, e *env, o *indexOptions) error {
+	if o.batch < 0 {
+		return usagef("--batch must be positive")
+	}
+	views, err := resolveViews(o.views)
+	if err != nil {
+		return err
+	}
+	src, closer, srcName, err := o.src.open(e)
+	if err != nil {
+		return err
+	}
+	defer closer.Close()
+	lock, err := e.lockViews()
+	if err != nil {
+		return err
+	}
+	defer lock.Unlock()
+	logf := func(format string, args ...any) { e.notef(format, args...) }
+	var files []*view.File
+	defer func() {
+		for _, f := range files {
+			f.Close()
+		}
+	}()
+	for _, v := range views {
+		f, err := view.OpenFile(e.viewFilePath(v.Name()), []view.View{v}, view.Options{Logf: logf})
+		if err != nil {
+			return err
+		}
+		files = append(files, f)
+		if sv, ok := v.(*sqlview.View); ok {
+			abs, err := filepath.Abs(sv.Path())
+			if err == nil {
+				err = f.SetInfo(sqlViewInfo, abs)
+			}
+			if err != nil {
+				return err
+			}
+		}
+	}
+	ix, err := index.New(src, files, index.Options{BatchSize: o.batch, NoPriority: o.noPriority, Logf: logf})
+	if err != nil {
+		return err
+	}
+	last, err := src.Last()
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	bar := newProgress(e, int64(last), "indexing", false)
+	stopBar := make(chan struct{})
+	barDone := make(chan struct{})
+	go func() {
+		defer close(barDone)
+		t := time.NewTicker(100 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-stopBar:
+				return
+			case <-t.C:
+				p := ix.Progress()
+				if bar.bar != nil {
+					if int64(p.Last) > bar.bar.GetMax64() {
+						bar.bar.ChangeMax64(int64(p.Last))
+					}
+					bar.set(int64(p.Since))
+					if o.follow && p.Lag() == 0 {
+						bar.describe("following")
+					}
+				}
+			}
+		}
+	}()
+	if o.follow {
+		err = ix.Run(ctx)
+		if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+			err = nil
+		}
+	} else {
+		err = ix.SynchronizeUpTo(ctx, 0)
+	}
+	close(stopBar)
+	<-barDone
+	bar.done()
+	if err != nil {
+		return err
+	}
+	p := ix.Progress()
+	el := time.Since(start)
+	var names []string
+	for _, f := range files {
+		names = append(names, f.Path())
+	}
+	fmt.Fprintf(e.errOut, "indexed %d entries (%.1f MB) from %s in %.2fs: %s entries, %.1f MB/s; since %d; wrote %s\n",
+		p.Entries, mb(p.Bytes), srcName, el.Seconds(), rate(float64(p.Entries), el), mb(p.Bytes)/max(el.Seconds(), 1e-9), p.Since, strings.Join(names, ", "))
+	return nil
+}

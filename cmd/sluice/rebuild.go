@@ -1,0 +1,86 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sluicedb/sluice/view"
+	"github.com/sluicedb/sluice/view/ssb"
+)
+
+// sqlViewInfo is the key under which sluice index records, in a SQL view's
+// file, the path of the .sql file it was loaded from.
+const sqlViewInfo = "sql-view-path"
+
+func newRebuildCmd(e *env) *cobra.Command {
+	var o indexOptions
+	c := &cobra.Command{
+		Use:   "rebuild VIEW",
+		Short: "Drop a view's tables and index it again from the log",
+		Long: `Drop the tables of VIEW (ssb, or the name of a SQL view) and index it again
+from the log, from the first entry. The SQL file of a SQL view is the one
+sluice index last loaded it from; give --view FILE to use another.
+
+No sluice index may be running on DIR/views meanwhile.`,
+		Example: `  sluice rebuild ssb --ssb ~/.ssb/flume/log.offset
+  sluice rebuild posts --view testdata/views/posts.sql`,
+		Args: exactArgs(1, "the name of one view"),
+		RunE: func(c *cobra.Command, args []string) error {
+			return runRebuild(c.Context(), e, args[0], &o)
+		},
+	}
+	f := c.Flags()
+	o.src.add(f)
+	f.StringArrayVar(&o.views, "view", nil, "the SQL view file defining VIEW (default: where sluice index loaded it from)")
+	return c
+}
+
+func runRebuild(ctx context.Context, e *env, name string, o *indexOptions) error {
+	path := e.viewFilePath(name)
+	if !fileExists(path) {
+		return fmt.Errorf("no view %q: %s does not exist (sluice views lists the views)", name, path)
+	}
+	if len(o.views) == 0 {
+		def := ssb.Name
+		if name != ssb.Name {
+			var err error
+			def, err = recordedDefinition(path)
+			if err != nil {
+				return err
+			}
+			if def == "" {
+				return usagef("view %q: no SQL file recorded for it; give it with --view FILE", name)
+			}
+		}
+		o.views = []string{def}
+	}
+	views, err := resolveViews(o.views)
+	if err != nil {
+		return err
+	}
+	if len(views) != 1 || views[0].Name() != name {
+		return usagef("--view must define the view %q (it defines %q)", name, views[0].Name())
+	}
+	lock, err := e.lockViews()
+	if err != nil {
+		return err
+	}
+	err = view.MarkRebuild(path, name, "rebuild requested with sluice rebuild")
+	lock.Unlock()
+	if err != nil {
+		return err
+	}
+	return runIndex(ctx, e, o)
+}
+
+// recordedDefinition returns the SQL file sluice index loaded a view from.
+func recordedDefinition(path string) (string, error) {
+	f, err := view.OpenFile(path, nil, view.Options{SkipCheck: true})
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	return f.Info(sqlViewInfo)
+}

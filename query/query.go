@@ -1,0 +1,312 @@
+package query
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	sqlite3 "github.com/mattn/go-sqlite3"
+
+	"github.com/sluicedb/sluice/internal/sqlite"
+	"github.com/sluicedb/sluice/log"
+)
+
+// ErrWrite is returned for a statement that would change a database.
+var ErrWrite = errors.New("queries are read-only")
+
+// ErrNoViews is returned by OpenDir for a directory with no view files.
+var ErrNoViews = errors.New("no view files")
+
+// Options configure Open.
+type Options struct {
+	// PollInterval is how often WaitFor reads the views' progress;
+	// default 1 ms.
+	PollInterval time.Duration
+}
+
+// File is a view file attached to a DB.
+type File struct {
+	// Name is the schema name it is attached under: its file name without
+	// the .db extension.
+	Name string
+	Path string
+}
+
+// DB is a read-only connection pool over a set of view files. It is safe
+// for concurrent use.
+type DB struct {
+	db    *sql.DB
+	files []File
+	opts  Options
+	check *sqlite.Conn // prepares statements to refuse writes; guarded by checkMu
+	mu    chan struct{}
+}
+
+// OpenDir opens every view file (*.db) in dir. See Open.
+func OpenDir(dir string, opts Options) (*DB, error) {
+	matches, err := filepath.Glob(filepath.Join(dir, "*.db"))
+	if err != nil {
+		return nil, err
+	}
+	if len(matches) == 0 {
+		if _, err := os.Stat(dir); err != nil {
+			return nil, fmt.Errorf("open views: %w", err)
+		}
+		return nil, fmt.Errorf("open views: %w in %s (run sluice index first)", ErrNoViews, dir)
+	}
+	return Open(matches, opts)
+}
+
+// Open opens the view files at paths read-only and attaches each under its
+// name (the file name without .db): a table can be named "ssb.messages", or
+// just "messages" when no other file has one.
+func Open(paths []string, opts Options) (*DB, error) {
+	if opts.PollInterval <= 0 {
+		opts.PollInterval = time.Millisecond
+	}
+	var files []File
+	seen := map[string]bool{}
+	for _, p := range paths {
+		abs, err := filepath.Abs(p)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := os.Stat(abs); err != nil {
+			return nil, fmt.Errorf("open views: %w", err)
+		}
+		name := strings.TrimSuffix(filepath.Base(abs), ".db")
+		if seen[name] {
+			return nil, fmt.Errorf("open views: two files named %q", name)
+		}
+		seen[name] = true
+		files = append(files, File{Name: name, Path: abs})
+	}
+	sort.Slice(files, func(i, j int) bool { return files[i].Name < files[j].Name })
+	c := &connector{files: files, d: &sqlite3.SQLiteDriver{}}
+	db := sql.OpenDB(c)
+	check, err := sqlite.Open(":memory:", sqlite.OpenReadWrite|sqlite.OpenURI)
+	if err == nil {
+		err = check.Exec(c.setup())
+	}
+	if err == nil {
+		err = db.Ping()
+	}
+	if err != nil {
+		db.Close()
+		if check != nil {
+			check.Close()
+		}
+		return nil, fmt.Errorf("open views: %w", err)
+	}
+	mu := make(chan struct{}, 1)
+	return &DB{db: db, files: files, opts: opts, check: check, mu: mu}, nil
+}
+
+// connector opens connections with every view file attached read-only.
+type connector struct {
+	files []File
+	d     *sqlite3.SQLiteDriver
+}
+
+func (c *connector) setup() string {
+	var b strings.Builder
+	for _, f := range c.files {
+		u := url.URL{Scheme: "file", Path: f.Path, RawQuery: "mode=ro"}
+		fmt.Fprintf(&b, "ATTACH DATABASE '%s' AS %s;\n", strings.ReplaceAll(u.String(), "'", "''"), quoteIdent(f.Name))
+	}
+	b.WriteString("PRAGMA busy_timeout = 5000; PRAGMA query_only = ON;")
+	return b.String()
+}
+
+func (c *connector) Connect(ctx context.Context) (driver.Conn, error) {
+	conn, err := c.d.Open("file::memory:")
+	if err != nil {
+		return nil, err
+	}
+	if _, err := conn.(*sqlite3.SQLiteConn).Exec(c.setup(), nil); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return conn, nil
+}
+
+func (c *connector) Driver() driver.Driver { return c.d }
+
+func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
+
+// Files returns the attached view files, sorted by name.
+func (db *DB) Files() []File { return append([]File(nil), db.files...) }
+
+// SQL returns the underlying pool, for callers that want database/sql
+// directly. Its connections are read-only too.
+func (db *DB) SQL() *sql.DB { return db.db }
+
+// Close closes the pool.
+func (db *DB) Close() error {
+	db.mu <- struct{}{}
+	if db.check != nil {
+		db.check.Close()
+		db.check = nil
+	}
+	<-db.mu
+	return db.db.Close()
+}
+
+// Check reports whether query is a single statement that does not write,
+// and SQLite's error if it does not compile.
+func (db *DB) Check(query string) error {
+	db.mu <- struct{}{}
+	defer func() { <-db.mu }()
+	if db.check == nil {
+		return errors.New("query: closed")
+	}
+	s, err := db.check.Prepare(query)
+	if err != nil {
+		var se *sqlite.Error
+		if errors.As(err, &se) {
+			return errors.New(se.Msg)
+		}
+		return err
+	}
+	defer s.Close()
+	if !s.ReadOnly() {
+		return fmt.Errorf("%w: this statement would write (%s); views change only through the log", ErrWrite, firstWord(query))
+	}
+	return nil
+}
+
+func firstWord(q string) string {
+	f := strings.Fields(q)
+	if len(f) == 0 {
+		return ""
+	}
+	return strings.ToUpper(f[0])
+}
+
+// Query runs a read-only statement. Statements that would write are
+// refused with ErrWrite before they run.
+func (db *DB) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if err := db.Check(query); err != nil {
+		return nil, err
+	}
+	return db.db.QueryContext(ctx, query, args...)
+}
+
+// Since returns each view's since, by view name, across the files.
+func (db *DB) Since(ctx context.Context) (map[string]log.Seq, error) {
+	out := map[string]log.Seq{}
+	for _, f := range db.files {
+		rows, err := db.db.QueryContext(ctx, fmt.Sprintf(`SELECT name, since FROM %s.sluice_views`, quoteIdent(f.Name)))
+		if err != nil {
+			return nil, fmt.Errorf("read progress of %s: %w", f.Path, err)
+		}
+		for rows.Next() {
+			var name string
+			var since int64
+			if err := rows.Scan(&name, &since); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out[name] = log.Seq(since)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// shows reports whether the entry at seq shows in the view name of file f.
+func (db *DB) shows(ctx context.Context, conn *sql.Conn, f File, name string, seq log.Seq) (bool, error) {
+	var since int64
+	var ahead int
+	q := fmt.Sprintf(`SELECT since, EXISTS (SELECT 1 FROM %[1]s.sluice_ahead WHERE view = ?1 AND seq = ?2) FROM %[1]s.sluice_views WHERE name = ?1`, quoteIdent(f.Name))
+	err := conn.QueryRowContext(ctx, q, name, int64(seq)).Scan(&since, &ahead)
+	if err != nil {
+		return false, err
+	}
+	return log.Seq(since) >= seq || ahead == 1, nil
+}
+
+// WaitFor blocks until the entry at seq shows in the named views (all views
+// of all files if none is named), or ctx ends. An entry shows in a view once
+// the view's since reaches it, or once it was applied ahead of the backlog
+// (local entries, in views that accept them). It reads the views' meta
+// tables every Options.PollInterval, so it works whichever process indexes.
+func (db *DB) WaitFor(ctx context.Context, seq log.Seq, views ...string) error {
+	conn, err := db.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	type target struct {
+		f    File
+		name string
+	}
+	var targets []target
+	for _, f := range db.files {
+		rows, err := conn.QueryContext(ctx, fmt.Sprintf(`SELECT name FROM %s.sluice_views`, quoteIdent(f.Name)))
+		if err != nil {
+			return fmt.Errorf("wait for seq %d: %s: %w", seq, f.Path, err)
+		}
+		for rows.Next() {
+			var name string
+			rows.Scan(&name)
+			if len(views) == 0 || contains(views, name) {
+				targets = append(targets, target{f, name})
+			}
+		}
+		rows.Close()
+	}
+	for _, v := range views {
+		found := false
+		for _, t := range targets {
+			found = found || t.name == v
+		}
+		if !found {
+			return fmt.Errorf("wait for seq %d: no view named %q", seq, v)
+		}
+	}
+	if len(targets) == 0 {
+		return fmt.Errorf("wait for seq %d: %w", seq, ErrNoViews)
+	}
+	t := time.NewTicker(db.opts.PollInterval)
+	defer t.Stop()
+	for len(targets) > 0 {
+		ok, err := db.shows(ctx, conn, targets[0].f, targets[0].name, seq)
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return fmt.Errorf("wait for seq %d: %w", seq, err)
+		}
+		if ok {
+			targets = targets[1:]
+			continue
+		}
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
