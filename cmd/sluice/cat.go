@@ -160,4 +160,3 @@ func newTailCmd(e *env) *cobra.Command {
 	f.BoolVar(&o.json, "json", false, "print entries as JSON objects with seq, origin, time and payload")
 	return c
 }
-

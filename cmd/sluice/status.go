@@ -17,16 +17,16 @@ import (
 
 // logStatus is what sluice status reports.
 type logStatus struct {
-	Path      string        `json:"path"`
-	Format    string        `json:"format"`
-	Head      log.Seq       `json:"head"`
-	Bytes     int64         `json:"bytes"`
-	Local     int64         `json:"local"`
-	Remote    int64         `json:"remote"`
-	Deleted   int64         `json:"deleted,omitempty"`
-	LastOpen  *time.Time    `json:"last_open,omitempty"`
-	Repairs   []log.Repair  `json:"repairs"`
-	ScanTime  time.Duration `json:"-"`
+	Path     string        `json:"path"`
+	Format   string        `json:"format"`
+	Head     log.Seq       `json:"head"`
+	Bytes    int64         `json:"bytes"`
+	Local    int64         `json:"local"`
+	Remote   int64         `json:"remote"`
+	Deleted  int64         `json:"deleted,omitempty"`
+	LastOpen *time.Time    `json:"last_open,omitempty"`
+	Repairs  []log.Repair  `json:"repairs"`
+	ScanTime time.Duration `json:"-"`
 }
 
 func newStatusCmd(e *env) *cobra.Command {
