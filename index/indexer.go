@@ -20,6 +20,13 @@ type Options struct {
 	BatchSize int
 	// BatchBytes caps a batch's payload bytes. Default 4 MiB.
 	BatchBytes int
+	// TxEntries is how many backlog entries may share one transaction:
+	// several batches are committed together while the backlog lasts,
+	// unless local entries are waiting. Default 20000.
+	TxEntries int
+	// TxAge bounds how long a transaction stays open, so readers see the
+	// backlog progress. Default 250 ms.
+	TxAge time.Duration
 	// NoPriority turns local-first off: local entries wait behind the
 	// backlog like any other entry.
 	NoPriority bool
@@ -42,6 +49,12 @@ func (o Options) withDefaults() Options {
 	}
 	if o.BatchBytes <= 0 {
 		o.BatchBytes = 4 << 20
+	}
+	if o.TxEntries <= 0 {
+		o.TxEntries = 20000
+	}
+	if o.TxAge <= 0 {
+		o.TxAge = 250 * time.Millisecond
 	}
 	if o.BacklogShare <= 0 || o.BacklogShare > 1 {
 		o.BacklogShare = 0.5

@@ -258,14 +258,34 @@ func (ix *Indexer) tail(ctx context.Context, seen log.Seq, pipes []*pipe, fr *fr
 }
 
 // write applies a file's batches: local entries first, as long as the
-// backlog keeps its share of the time.
+// backlog keeps its share of the time. Backlog batches share a transaction
+// (up to TxEntries entries or TxAge) while more backlog is queued; it is
+// committed as soon as local entries wait or the queue runs dry.
 func (ix *Indexer) write(ctx context.Context, p *pipe) error {
 	var aheadTime, backlogTime time.Duration
+	var txEntries int
+	var txStart time.Time
 	share := ix.opts.BacklogShare
+	commit := func() error {
+		if !p.f.Pending() {
+			return nil
+		}
+		if err := p.f.Commit(); err != nil {
+			return fmt.Errorf("index: %w", err)
+		}
+		txEntries = 0
+		ix.broadcast()
+		return nil
+	}
 	for {
 		ahead := p.ahead
 		if len(p.backlog) > 0 && aheadTime.Seconds()*share > backlogTime.Seconds()*(1-share) {
 			ahead = nil // the backlog's turn
+		}
+		if len(ahead) > 0 || len(p.backlog) == 0 || txEntries >= ix.opts.TxEntries || (txEntries > 0 && time.Since(txStart) >= ix.opts.TxAge) {
+			if err := commit(); err != nil {
+				return err
+			}
 		}
 		// Prefer a waiting local batch over the next backlog batch.
 		select {
@@ -278,28 +298,40 @@ func (ix *Indexer) write(ctx context.Context, p *pipe) error {
 		}
 		select {
 		case b := <-ahead:
+			if err := commit(); err != nil {
+				return err
+			}
 			if err := ix.applyAhead(ctx, p, b, &aheadTime); err != nil {
 				return err
 			}
 		case w, ok := <-p.backlog:
 			if !ok {
-				return nil
+				return commit()
 			}
 			start := time.Now()
 			if w.caughtUp {
+				if err := commit(); err != nil {
+					return err
+				}
 				if err := p.f.BuildIndexes(); err != nil {
 					return fmt.Errorf("index %s: %w", p.f.Path(), err)
 				}
 				if err := p.f.SetBulk(false); err != nil {
 					return fmt.Errorf("index %s: %w", p.f.Path(), err)
 				}
-			} else if err := p.f.Apply(ctx, w.b); err != nil {
-				return fmt.Errorf("index: %w", err)
+				ix.broadcast()
+			} else {
+				if txEntries == 0 {
+					txStart = start
+				}
+				if err := p.f.Stage(ctx, w.b); err != nil {
+					return fmt.Errorf("index: %w", err)
+				}
+				txEntries += len(w.b.Entries)
 			}
 			backlogTime += time.Since(start)
-			ix.broadcast()
 		case <-ctx.Done():
-			return nil
+			return commit()
 		}
 	}
 }

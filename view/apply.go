@@ -61,32 +61,70 @@ func (f *File) Decode(b *Batch) {
 	}
 }
 
-// Apply applies the batch to every view of the file that needs it, and
-// records the views' progress, in one transaction. A backlog batch must
-// start right after a view's since (or before it: entries a view already
-// has are skipped, as are local entries it applied ahead).
+// Apply applies the batch to every view of the file that needs it and
+// commits, together with the views' progress, in one transaction. A backlog
+// batch must start right after a view's since (or before it: entries a view
+// already has are skipped, as are local entries it applied ahead).
 func (f *File) Apply(ctx context.Context, b *Batch) error {
+	if err := f.Stage(ctx, b); err != nil {
+		return err
+	}
+	return f.Commit()
+}
+
+// Stage applies the batch like Apply but leaves the transaction open, so
+// that several batches share one commit; Commit ends it. Readers (and
+// Status, Applied, MinSince) see staged batches only once committed.
+func (f *File) Stage(ctx context.Context, b *Batch) error {
 	if f.err != nil {
 		return f.err
 	}
 	if b.file != f {
 		f.Decode(b)
 	}
-	if err := f.exec("BEGIN IMMEDIATE"); err != nil {
-		return fmt.Errorf("apply: %w", err)
+	if !f.inTx {
+		if err := f.exec("BEGIN IMMEDIATE"); err != nil {
+			return fmt.Errorf("apply: %w", err)
+		}
+		f.inTx = true
 	}
 	if err := f.applyTx(ctx, b); err != nil {
-		f.exec("ROLLBACK")
-		f.err = fmt.Errorf("%w: %v", ErrFailed, err)
+		f.fail(err)
 		return fmt.Errorf("apply to %s: %w", f.path, err)
 	}
+	return nil
+}
+
+// Commit commits the batches staged since the last commit, if any.
+func (f *File) Commit() error {
+	if f.err != nil {
+		return f.err
+	}
+	if !f.inTx {
+		return nil
+	}
 	if err := f.exec("COMMIT"); err != nil {
-		f.exec("ROLLBACK")
-		f.err = fmt.Errorf("%w: %v", ErrFailed, err)
+		f.fail(err)
 		return fmt.Errorf("apply to %s: commit: %w", f.path, err)
 	}
-	f.committed(b)
+	f.inTx = false
+	for _, vs := range f.views {
+		f.publish(vs)
+	}
 	return nil
+}
+
+// Pending reports whether batches are staged but not committed.
+func (f *File) Pending() bool { return f.inTx }
+
+// fail rolls back what was staged and makes the file unusable: its
+// in-memory state no longer matches the database.
+func (f *File) fail(err error) {
+	if f.inTx {
+		f.exec("ROLLBACK")
+		f.inTx = false
+	}
+	f.err = fmt.Errorf("%w: %v", ErrFailed, err)
 }
 
 func (f *File) applyTx(ctx context.Context, b *Batch) error {
@@ -133,13 +171,17 @@ func (f *File) applyTx(ctx context.Context, b *Batch) error {
 			return err
 		}
 		if b.Ahead {
+			var seqs []log.Seq
 			for _, it := range items {
-				f.addAhead.Text(vs.v.Name())
-				f.addAhead.Int(int64(it.Seq))
+				seqs = append(seqs, it.Seq)
 			}
 			for _, r := range tx.rejects {
+				seqs = append(seqs, r.Seq)
+			}
+			for _, s := range seqs {
 				f.addAhead.Text(vs.v.Name())
-				f.addAhead.Int(int64(r.Seq))
+				f.addAhead.Int(int64(s))
+				vs.ahead[s] = struct{}{}
 			}
 			if err := f.addAhead.Exec(); err != nil {
 				return err
@@ -149,14 +191,14 @@ func (f *File) applyTx(ctx context.Context, b *Batch) error {
 		if b.To <= log.Seq(vs.m.since) {
 			continue
 		}
-		checkSeq, checkCRC := vs.m.checkSeq, vs.m.checkCRC
 		if n := len(b.Entries); n > 0 {
 			last := b.Entries[n-1]
-			checkSeq, checkCRC = uint64(last.Seq), PayloadCRC(last.Payload)
+			vs.m.checkSeq, vs.m.checkCRC = uint64(last.Seq), PayloadCRC(last.Payload)
 		}
-		f.setSince.Int(int64(b.To))
-		f.setSince.Int(int64(checkSeq))
-		f.setSince.Int(int64(checkCRC))
+		vs.m.since = uint64(b.To)
+		f.setSince.Int(int64(vs.m.since))
+		f.setSince.Int(int64(vs.m.checkSeq))
+		f.setSince.Int(int64(vs.m.checkCRC))
 		f.setSince.Text(vs.v.Name())
 		if err := f.setSince.Exec(); err != nil {
 			return err
@@ -167,40 +209,27 @@ func (f *File) applyTx(ctx context.Context, b *Batch) error {
 			if err := f.delAhead.Exec(); err != nil {
 				return err
 			}
+			for s := range vs.ahead {
+				if s <= b.To {
+					delete(vs.ahead, s)
+				}
+			}
 		}
 	}
 	return nil
 }
 
-// committed updates the in-memory meta after the batch's transaction
-// committed.
-func (f *File) committed(b *Batch) {
+// publish makes a view's committed state visible to Status, Applied and
+// MinSince, which other goroutines call.
+func (f *File) publish(vs *viewState) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	for _, vs := range f.views {
-		if b.Ahead {
-			if !vs.local {
-				continue
-			}
-			for _, e := range b.Entries {
-				if e.Seq > log.Seq(vs.m.since) && e.Origin == log.Local {
-					vs.ahead[e.Seq] = struct{}{}
-				}
-			}
-			continue
-		}
-		if b.To <= log.Seq(vs.m.since) {
-			continue
-		}
-		vs.m.since = uint64(b.To)
-		if n := len(b.Entries); n > 0 {
-			last := b.Entries[n-1]
-			vs.m.checkSeq, vs.m.checkCRC = uint64(last.Seq), PayloadCRC(last.Payload)
-		}
-		for s := range vs.ahead {
-			if s <= b.To {
-				delete(vs.ahead, s)
-			}
-		}
+	vs.pub = vs.m
+	if len(vs.ahead) == 0 && len(vs.pubAhead) == 0 {
+		return
+	}
+	vs.pubAhead = make(map[log.Seq]struct{}, len(vs.ahead))
+	for s := range vs.ahead {
+		vs.pubAhead[s] = struct{}{}
 	}
 }

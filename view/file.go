@@ -42,6 +42,7 @@ type File struct {
 	conn  *sqlite.Conn
 	views []*viewState
 	bulk  bool
+	inTx  bool  // batches are staged in an open transaction
 	err   error // set when a transaction failed
 
 	// mu guards the views' meta and ahead sets for readers on other
@@ -52,7 +53,9 @@ type File struct {
 	setSince, addAhead, delAhead, addReject *sqlite.Stmt
 }
 
-// viewState is a view in an open File and its meta as last committed.
+// viewState is a view in an open File. m and ahead are the driving
+// goroutine's working state, staged batches included; pub and pubAhead are
+// their last committed values, for readers on other goroutines (f.mu).
 type viewState struct {
 	v     View
 	w     Writer
@@ -60,6 +63,9 @@ type viewState struct {
 	local bool
 	m     meta
 	ahead map[log.Seq]struct{} // mirrors sluice_ahead for this view
+
+	pub      meta
+	pubAhead map[log.Seq]struct{}
 }
 
 // OpenFile opens (creating it if needed) the view file at path holding
@@ -328,7 +334,7 @@ func (f *File) Close() error {
 	if f.conn == nil {
 		return nil
 	}
-	var first error
+	first := f.Commit()
 	if f.bulk && f.err == nil {
 		first = f.SetBulk(false)
 	}
@@ -364,8 +370,8 @@ func (f *File) closeConn() error {
 // was dirtied in, and OpenFile moves it aside and rebuilds it if the OS went
 // down before bulk mode ended. Leaving bulk mode checkpoints and fsyncs.
 func (f *File) SetBulk(on bool) error {
-	if f.err != nil {
-		return f.err
+	if err := f.Commit(); err != nil {
+		return err
 	}
 	if on == f.bulk {
 		return nil

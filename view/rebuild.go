@@ -48,6 +48,7 @@ func (f *File) attach(v View) error {
 	if err != nil {
 		return fmt.Errorf("view %q: %w", v.Name(), err)
 	}
+	f.publish(vs)
 	w, err := v.Open(f.conn)
 	if err != nil {
 		return fmt.Errorf("view %q: open writer: %w", v.Name(), err)
@@ -63,8 +64,8 @@ func (f *File) Rebuild(name, reason string) error {
 	if vs == nil {
 		return fmt.Errorf("rebuild: no view %q in %s", name, f.path)
 	}
-	if f.err != nil {
-		return f.err
+	if err := f.Commit(); err != nil {
+		return err
 	}
 	if vs.w != nil {
 		if err := vs.w.Close(); err != nil {
@@ -101,10 +102,9 @@ func (f *File) create(vs *viewState, old *meta, reason string) error {
 	if err := f.exec("COMMIT"); err != nil {
 		return err
 	}
-	f.mu.Lock()
 	vs.m = m
 	vs.ahead = map[log.Seq]struct{}{}
-	f.mu.Unlock()
+	f.publish(vs)
 	if old != nil {
 		f.opts.Logf("view %q in %s: %s; rebuilding it from the log", v.Name(), f.path, reason)
 	}
@@ -151,8 +151,8 @@ func (f *File) createTx(vs *viewState, old *meta, reason string) (meta, error) {
 // that does not have them yet, in one transaction per view. The indexer
 // calls it once the views have caught up with the log.
 func (f *File) BuildIndexes() error {
-	if f.err != nil {
-		return f.err
+	if err := f.Commit(); err != nil {
+		return err
 	}
 	for _, vs := range f.views {
 		if vs.m.indexesBuilt {
@@ -174,9 +174,15 @@ func (f *File) buildIndexes(vs *viewState) error {
 		if err != nil {
 			return err
 		}
-		for i, stmt := range vs.v.Indexes() {
-			if err := f.exec(stmt); err != nil {
-				return fmt.Errorf("index statement %d (%s): %w", i+1, abbrev(stmt), err)
+		if ib, ok := vs.w.(IndexBuilder); ok {
+			if err := ib.BuildIndexes(&Tx{conn: f.conn, view: vs.v.Name()}); err != nil {
+				return err
+			}
+		} else {
+			for i, stmt := range vs.v.Indexes() {
+				if err := f.exec(stmt); err != nil {
+					return fmt.Errorf("index statement %d (%s): %w", i+1, abbrev(stmt), err)
+				}
 			}
 		}
 		objs, err := f.newObjects(before)
@@ -188,16 +194,18 @@ func (f *File) buildIndexes(vs *viewState) error {
 		if err := f.saveMeta(m); err != nil {
 			return err
 		}
-		f.mu.Lock()
 		vs.m = m
-		f.mu.Unlock()
 		return nil
 	}()
 	if err != nil {
 		f.exec("ROLLBACK")
 		return err
 	}
-	return f.exec("COMMIT")
+	if err := f.exec("COMMIT"); err != nil {
+		return err
+	}
+	f.publish(vs)
+	return nil
 }
 
 // dropIndexes drops a view's secondary indexes (their definition changed);
@@ -216,10 +224,12 @@ func (f *File) dropIndexes(vs *viewState) error {
 		f.exec("ROLLBACK")
 		return err
 	}
-	f.mu.Lock()
+	if err := f.exec("COMMIT"); err != nil {
+		return err
+	}
 	vs.m = m
-	f.mu.Unlock()
-	return f.exec("COMMIT")
+	f.publish(vs)
+	return nil
 }
 
 // objectNames returns "type name" for every schema object but SQLite's own.

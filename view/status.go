@@ -33,13 +33,14 @@ func (f *File) Status() []Status {
 	out := make([]Status, len(f.views))
 	for i, vs := range f.views {
 		var maxAhead log.Seq
-		for s := range vs.ahead {
+		for s := range vs.pubAhead {
 			maxAhead = max(maxAhead, s)
 		}
+		m := vs.pub
 		out[i] = Status{MaxAhead: maxAhead,
-			Name: vs.v.Name(), Version: vs.v.Version(), Since: log.Seq(vs.m.since), Ahead: len(vs.ahead),
-			CheckSeq: log.Seq(vs.m.checkSeq), CheckCRC: vs.m.checkCRC, IndexesBuilt: vs.m.indexesBuilt,
-			LocalAhead: vs.local, RebuiltAt: vs.m.rebuiltAt, RebuildReason: vs.m.rebuildReason,
+			Name: vs.v.Name(), Version: vs.v.Version(), Since: log.Seq(m.since), Ahead: len(vs.pubAhead),
+			CheckSeq: log.Seq(m.checkSeq), CheckCRC: m.checkCRC, IndexesBuilt: m.indexesBuilt,
+			LocalAhead: vs.local, RebuiltAt: m.rebuiltAt, RebuildReason: m.rebuildReason,
 		}
 	}
 	return out
@@ -52,7 +53,7 @@ func (f *File) MinSince() log.Seq {
 	defer f.mu.RUnlock()
 	var min log.Seq
 	for i, vs := range f.views {
-		if s := log.Seq(vs.m.since); i == 0 || s < min {
+		if s := log.Seq(vs.pub.since); i == 0 || s < min {
 			min = s
 		}
 	}
@@ -68,10 +69,10 @@ func (f *File) Applied(name string, seq log.Seq) bool {
 	if vs == nil {
 		return false
 	}
-	if seq <= log.Seq(vs.m.since) {
+	if seq <= log.Seq(vs.pub.since) {
 		return true
 	}
-	_, ok := vs.ahead[seq]
+	_, ok := vs.pubAhead[seq]
 	return ok
 }
 

@@ -58,6 +58,16 @@ type Writer interface {
 	Close() error
 }
 
+// IndexBuilder is implemented by Writers that build their view's secondary
+// indexes with code rather than by running View.Indexes in order: for
+// example to resolve, before creating a unique index, the duplicates that a
+// catch-up without the index let in. BuildIndexes runs inside the
+// transaction that records the objects it creates; View.Indexes must still
+// list them (its text is what a change is detected by).
+type IndexBuilder interface {
+	BuildIndexes(tx *Tx) error
+}
+
 // Item is an entry handed to Writer.Apply, with what the view's Decoder
 // made of it.
 type Item struct {

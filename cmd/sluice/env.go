@@ -18,6 +18,9 @@ type env struct {
 	// only then.
 	errTTY bool
 	dir    string
+
+	cpuProfile  string
+	stopProfile func()
 }
 
 func newEnv(in io.Reader, out, errOut io.Writer) *env {

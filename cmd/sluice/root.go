@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 
 	"github.com/spf13/cobra"
 )
@@ -53,6 +54,19 @@ $SLUICE_DIR, or ./` + defaultDir + `.`,
 		dir = defaultDir
 	}
 	root.PersistentFlags().StringVar(&e.dir, "dir", dir, "directory holding the log and the views (default $SLUICE_DIR or ./"+defaultDir+")")
+	root.PersistentFlags().StringVar(&e.cpuProfile, "cpuprofile", "", "write a CPU profile to this file")
+	root.PersistentFlags().MarkHidden("cpuprofile")
+	root.PersistentPreRunE = func(c *cobra.Command, args []string) error {
+		if e.cpuProfile == "" {
+			return nil
+		}
+		f, err := os.Create(e.cpuProfile)
+		if err != nil {
+			return err
+		}
+		e.stopProfile = func() { pprof.StopCPUProfile(); f.Close() }
+		return pprof.StartCPUProfile(f)
+	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageError{fmt.Errorf("%w\nRun '%s --help' for usage.", err, c.CommandPath())}
 	})
@@ -82,6 +96,9 @@ func run(ctx context.Context, args []string, e *env) int {
 	root.SetOut(e.out)
 	root.SetErr(e.errOut)
 	err := root.ExecuteContext(ctx)
+	if e.stopProfile != nil {
+		e.stopProfile()
+	}
 	if err == nil {
 		return exitOK
 	}
