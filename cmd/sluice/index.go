@@ -21,6 +21,7 @@ type indexOptions struct {
 	follow     bool
 	batch      int
 	noPriority bool
+	statsFile  string
 }
 
 func newIndexCmd(e *env) *cobra.Command {
@@ -55,6 +56,8 @@ shows on a terminal, then a summary.`,
 	f.BoolVarP(&o.follow, "follow", "f", false, "keep indexing as the log grows")
 	f.IntVar(&o.batch, "batch", 0, "entries per transaction (default 1000)")
 	f.BoolVar(&o.noPriority, "no-priority", false, "do not apply local entries ahead of the backlog")
+	f.StringVar(&o.statsFile, "stats-file", "", "write progress samples (JSON lines, every 100 ms) to this file, for benchmarks")
+	f.MarkHidden("stats-file")
 	return c
 }
 
@@ -109,6 +112,11 @@ func runIndex(ctx context.Context, e *env, o *indexOptions) error {
 	}
 	start := time.Now()
 	bar := newProgress(e, int64(last), "indexing", false)
+	stats, err := newStatsWriter(o.statsFile, start)
+	if err != nil {
+		return err
+	}
+	defer stats.close()
 	stopBar := make(chan struct{})
 	barDone := make(chan struct{})
 	go func() {
@@ -118,9 +126,11 @@ func runIndex(ctx context.Context, e *env, o *indexOptions) error {
 		for {
 			select {
 			case <-stopBar:
+				stats.sample(ix.Progress())
 				return
 			case <-t.C:
 				p := ix.Progress()
+				stats.sample(p)
 				if bar.bar != nil {
 					if int64(p.Last) > bar.bar.GetMax64() {
 						bar.bar.ChangeMax64(int64(p.Last))

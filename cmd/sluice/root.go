@@ -53,7 +53,7 @@ $SLUICE_DIR, or ./` + defaultDir + `.`,
 	if dir == "" {
 		dir = defaultDir
 	}
-	root.PersistentFlags().StringVar(&e.dir, "dir", dir, "directory holding the log and the views (default $SLUICE_DIR or ./"+defaultDir+")")
+	root.PersistentFlags().StringVar(&e.dir, "dir", dir, "directory holding the log (DIR/log) and the views (DIR/views); $SLUICE_DIR if set")
 	root.PersistentFlags().StringVar(&e.cpuProfile, "cpuprofile", "", "write a CPU profile to this file")
 	root.PersistentFlags().MarkHidden("cpuprofile")
 	root.PersistentPreRunE = func(c *cobra.Command, args []string) error {
