@@ -167,6 +167,9 @@ type writer struct {
 	c *view.Conn
 	// authors caches feed -> id for feeds known to be in the table.
 	authors map[string]int64
+	// replaced holds, during an Apply, the contacts and abouts rows that a
+	// copy of a message indexed ahead (and now replaced) had touched.
+	replaced map[recomputeKey]bool
 
 	insMessage, insLink, findAuthor, insAuthor, findKey, delMessage, delLinks, upContact, upAbout *view.Stmt
 }
@@ -211,7 +214,21 @@ func (w *writer) Apply(ctx context.Context, tx *view.Tx, items []view.Item) erro
 			return err
 		}
 	}
+	for k := range w.replaced {
+		if err := w.recompute(w.c, k.typ, k.author, k.id); err != nil {
+			return err
+		}
+		delete(w.replaced, k)
+	}
 	return nil
+}
+
+// recomputeKey names a contacts row (typ "contact": author, contact) or an
+// abouts row (typ "about": author, about).
+type recomputeKey struct {
+	typ    string
+	author int64
+	id     string
 }
 
 // setBool appends a value and the seq that set it, or two NULLs.
@@ -280,6 +297,14 @@ func (w *writer) insertMessage(seq log.Seq, author int64, m *Message) (bool, err
 	if other == 0 || other < seq {
 		return false, rows.Err()
 	}
+	// The copy at other may have set contacts or abouts values with its
+	// seq: those rows are recomputed once this batch is written.
+	if m.Type == "contact" && m.Contact.Valid {
+		w.markReplaced(recomputeKey{"contact", author, m.Contact.String})
+	}
+	if m.Type == "about" && m.About.Valid {
+		w.markReplaced(recomputeKey{"about", author, m.About.String})
+	}
 	for _, d := range []*view.Stmt{w.delMessage, w.delLinks} {
 		d.Int(int64(other))
 		if err := d.Exec(); err != nil {
@@ -344,4 +369,12 @@ func (w *writer) Close() error {
 		}
 	}
 	return nil
+}
+
+func (w *writer) markReplaced(k recomputeKey) {
+	if w.replaced == nil {
+		w.replaced = map[recomputeKey]bool{}
+	}
+	k.id = strings.Clone(k.id)
+	w.replaced[k] = true
 }
