@@ -131,10 +131,18 @@ func (c *connector) Connect(ctx context.Context) (driver.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := conn.(*sqlite3.SQLiteConn).Exec(c.setup(), nil); err != nil {
+	sc := conn.(*sqlite3.SQLiteConn)
+	if _, err := sc.Exec(c.setup(), nil); err != nil {
 		conn.Close()
 		return nil, err
 	}
+	// Beside query_only: no statement may attach or detach files.
+	sc.RegisterAuthorizer(func(action int, _, _, _ string) int {
+		if action == sqlite3.SQLITE_ATTACH || action == sqlite3.SQLITE_DETACH {
+			return sqlite3.SQLITE_DENY
+		}
+		return sqlite3.SQLITE_OK
+	})
 	return conn, nil
 }
 
@@ -177,6 +185,11 @@ func (db *DB) Check(query string) error {
 		return err
 	}
 	defer s.Close()
+	switch firstWord(query) {
+	case "ATTACH", "DETACH":
+		// Read-only for SQLite, but they would open (and create) files.
+		return fmt.Errorf("%w: %s is not allowed; every view file is attached already", ErrWrite, firstWord(query))
+	}
 	if !s.ReadOnly() {
 		return fmt.Errorf("%w: this statement would write (%s); views change only through the log", ErrWrite, firstWord(query))
 	}

@@ -1,0 +1,280 @@
+package main
+
+import (
+	"bufio"
+	"encoding/binary"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/sluicedb/sluice/log"
+)
+
+const fixture = "../../testdata/ssb/flume/log.offset"
+
+func TestAppendCatTailStatus(t *testing.T) {
+	dir := t.TempDir()
+	if got := ok(t, dir, "", "append", "--local", "--json", `{"n":1}`); got != "1\n" {
+		t.Fatalf("append --json printed %q", got)
+	}
+	if got := ok(t, dir, "{\"n\":2}\n\n  {\"n\":3}  \n{\"n\":4}", "append"); got != "2\n3\n4\n" {
+		t.Fatalf("append from stdin printed %q", got)
+	}
+	// One bad line: nothing is appended, the error names the line.
+	r := sluice(t, dir, "{\"n\":5}\n{\"n\":\n", "append")
+	if r.code != 1 || !strings.Contains(r.err, "line 2") || !strings.Contains(r.err, "nothing was appended") {
+		t.Fatalf("bad line: %+v", r)
+	}
+	for _, bad := range [][]string{{"append", "--json", "{oops"}, {"append", "--durability", "sometimes", "--json", "1"}, {"append", "extra"}, {"cat", "--bogus"}} {
+		if r := sluice(t, dir, "", bad...); r.code != 2 {
+			t.Fatalf("sluice %v: exit %d, want 2 (usage)", bad, r.code)
+		}
+	}
+	if got := ok(t, dir, "", "cat"); got != "{\"n\":1}\n{\"n\":2}\n{\"n\":3}\n{\"n\":4}\n" {
+		t.Fatalf("cat printed %q", got)
+	}
+	if got := ok(t, dir, "", "cat", "--from", "3"); got != "{\"n\":3}\n{\"n\":4}\n" {
+		t.Fatalf("cat --from 3 printed %q", got)
+	}
+	lines := strings.Split(strings.TrimSpace(ok(t, dir, "", "tail", "-n", "2", "--json")), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("tail -n 2 printed %q", lines)
+	}
+	var e struct {
+		Seq     int
+		Origin  string
+		Time    string
+		Payload struct{ N int }
+	}
+	if err := json.Unmarshal([]byte(lines[1]), &e); err != nil || e.Seq != 4 || e.Origin != "remote" || e.Payload.N != 4 || e.Time == "" {
+		t.Fatalf("tail --json line %q: %+v %v", lines[1], e, err)
+	}
+	var st logStatus
+	if err := json.Unmarshal([]byte(ok(t, dir, "", "status", "--json")), &st); err != nil {
+		t.Fatal(err)
+	}
+	if st.Head != 4 || st.Local != 1 || st.Remote != 3 || st.Bytes == 0 || len(st.Repairs) != 0 {
+		t.Fatalf("status: %+v", st)
+	}
+}
+
+func TestStatusReportsRepair(t *testing.T) {
+	dir := t.TempDir()
+	ok(t, dir, "", "append", "--json", `{"a":1}`)
+	segs, _ := filepath.Glob(filepath.Join(dir, "log", "0*"))
+	f, _ := os.OpenFile(segs[len(segs)-1], os.O_APPEND|os.O_WRONLY, 0)
+	f.Write(make([]byte, 100)) // a zero-filled tail, as a crash can leave
+	f.Close()
+	ok(t, dir, "", "append", "--json", `{"a":2}`)
+	out := ok(t, dir, "", "status")
+	if !strings.Contains(out, "dropped 100 bytes after seq 1") {
+		t.Fatalf("status does not report the repair:\n%s", out)
+	}
+	if got := ok(t, dir, "", "cat"); got != "{\"a\":1}\n{\"a\":2}\n" {
+		t.Fatalf("after repair the log holds %q", got)
+	}
+}
+
+// offsetFrames counts the frames of a flumelog-offset file independently.
+func offsetFrames(t *testing.T, path string) [][]byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out [][]byte
+	for off := 0; off+4 <= len(b); {
+		n := int(binary.BigEndian.Uint32(b[off:]))
+		out = append(out, b[off+4:off+4+n])
+		off += 12 + n
+	}
+	return out
+}
+
+func TestImport(t *testing.T) {
+	frames := offsetFrames(t, fixture)
+	dir := t.TempDir()
+	r := sluice(t, dir, "", "import", "../../testdata/ssb")
+	if r.code != 0 || !strings.Contains(r.err, fmt.Sprintf("imported %d entries", len(frames))) {
+		t.Fatalf("import: %+v", r)
+	}
+	got := strings.Split(strings.TrimSuffix(ok(t, dir, "", "cat"), "\n"), "\n")
+	if len(got) != len(frames) {
+		t.Fatalf("cat after import: %d entries, want %d", len(got), len(frames))
+	}
+	for i := range frames {
+		if got[i] != string(frames[i]) {
+			t.Fatalf("entry %d differs from frame %d", i+1, i+1)
+		}
+	}
+	// JSON lines: a bad one imports nothing.
+	r = sluice(t, dir, "{\"x\":1}\n[1,2\n", "import", "-")
+	if r.code != 1 || !strings.Contains(r.err, "line 2") {
+		t.Fatalf("import - with a bad line: %+v", r)
+	}
+	r = sluice(t, dir, "{\"x\":1}\n{\"x\":2}\n", "import", "-")
+	if r.code != 0 || !strings.Contains(r.err, "imported 2 entries") {
+		t.Fatalf("import -: %+v", r)
+	}
+	var st logStatus
+	json.Unmarshal([]byte(ok(t, dir, "", "status", "--json")), &st)
+	if st.Head != log.Seq(len(frames)+2) || st.Remote != int64(len(frames)+2) {
+		t.Fatalf("status after imports: %+v", st)
+	}
+	// A file that is not a log.offset changes nothing.
+	bad := filepath.Join(t.TempDir(), "log.offset")
+	os.WriteFile(bad, []byte("this is not a flumelog"), 0o644)
+	if r := sluice(t, dir, "", "import", bad); r.code != 1 || !strings.Contains(r.err, bad) {
+		t.Fatalf("import of a foreign file: %+v", r)
+	}
+	json.Unmarshal([]byte(ok(t, dir, "", "status", "--json")), &st)
+	if st.Head != log.Seq(len(frames)+2) {
+		t.Fatalf("a failed import changed the log: head %d", st.Head)
+	}
+}
+
+// reportCounts reads the per-type counts from the fixture's report.md.
+func reportCounts(t *testing.T) map[string]int {
+	t.Helper()
+	b, err := os.ReadFile("../../testdata/ssb/report.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	re := regexp.MustCompile(`There are (\d+) msgs of type "(\w+)"`)
+	out := map[string]int{}
+	for _, m := range re.FindAllStringSubmatch(string(b), -1) {
+		n, _ := strconv.Atoi(m[1])
+		typ := m[2]
+		if typ == "private" {
+			typ = "NULL" // the messages table has no type for private messages
+		}
+		out[typ] = n
+	}
+	if len(out) < 3 {
+		t.Fatalf("report.md: found %v", out)
+	}
+	return out
+}
+
+func TestIndexAndQuery(t *testing.T) {
+	dir := t.TempDir()
+	r := sluice(t, dir, "", "index", "--ssb", fixture, "--view", "ssb", "--view", "../../testdata/views/posts.sql")
+	if r.code != 0 || !strings.Contains(r.err, "indexed 3000 entries") {
+		t.Fatalf("index: %+v", r)
+	}
+	want := reportCounts(t)
+
+	// Table output.
+	out := ok(t, dir, "", "query", "SELECT type, count(*) AS n FROM messages GROUP BY type")
+	sc := bufio.NewScanner(strings.NewReader(out))
+	sc.Scan()
+	if f := strings.Fields(sc.Text()); len(f) != 2 || f[0] != "type" || f[1] != "n" {
+		t.Fatalf("header %q", sc.Text())
+	}
+	got := map[string]int{}
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		got[f[0]], _ = strconv.Atoi(f[1])
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("messages per type: %v, report.md says %v", got, want)
+	}
+	// JSON and CSV agree with it.
+	var rows []struct {
+		Type *string
+		N    int
+	}
+	if err := json.Unmarshal([]byte(ok(t, dir, "", "query", "--json", "SELECT type, count(*) AS n FROM messages GROUP BY type")), &rows); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rows {
+		k := "NULL"
+		if r.Type != nil {
+			k = *r.Type
+		}
+		if want[k] != r.N {
+			t.Fatalf("--json: %s = %d, want %d", k, r.N, want[k])
+		}
+	}
+	recs, err := csv.NewReader(strings.NewReader(ok(t, dir, "", "query", "--csv", "SELECT count(*) AS posts, 'a,b' AS s FROM posts.posts"))).ReadAll()
+	if err != nil || len(recs) != 2 || recs[0][0] != "posts" || recs[1][0] != strconv.Itoa(want["post"]) || recs[1][1] != "a,b" {
+		t.Fatalf("--csv: %v %v", recs, err)
+	}
+	// Empty results still print the header.
+	if out := ok(t, dir, "", "query", "SELECT seq FROM messages WHERE 0"); strings.TrimSpace(out) != "seq" {
+		t.Fatalf("empty result printed %q", out)
+	}
+	if out := ok(t, dir, "", "query", "--json", "SELECT seq FROM messages WHERE 0"); strings.TrimSpace(out) != "[]" {
+		t.Fatalf("empty --json printed %q", out)
+	}
+	// Writes are refused, and change nothing.
+	for _, q := range []string{"DELETE FROM messages", "INSERT INTO authors VALUES (1, 'x')", "DROP TABLE links", "CREATE TABLE t(x)", "ATTACH 'x.db' AS x", "PRAGMA user_version = 3"} {
+		r := sluice(t, dir, "", "query", q)
+		if r.code != 1 || !strings.Contains(r.err, "read-only") {
+			t.Fatalf("query %q: %+v", q, r)
+		}
+	}
+	if n := ok(t, dir, "", "query", "--csv", "SELECT count(*) FROM messages"); n != "count(*)\n3000\n" {
+		t.Fatalf("after refused writes: %q", n)
+	}
+	if r := sluice(t, dir, "", "query", "SELECT nope FROM messages"); r.code != 1 || !strings.Contains(r.err, "no such column") {
+		t.Fatalf("bad column: %+v", r)
+	}
+	if r := sluice(t, dir, "", "query", "--json", "--csv", "SELECT 1"); r.code != 2 {
+		t.Fatalf("--json --csv: %+v", r)
+	}
+}
+
+func TestViewsAndRebuild(t *testing.T) {
+	dir := t.TempDir()
+	ok(t, dir, "", "index", "--ssb", fixture, "--view", "ssb", "--view", "../../testdata/views/votes.sql")
+	var infos []viewInfo
+	if err := json.Unmarshal([]byte(ok(t, dir, "", "views", "--json", "--ssb", fixture)), &infos); err != nil {
+		t.Fatal(err)
+	}
+	if len(infos) != 2 {
+		t.Fatalf("views: %+v", infos)
+	}
+	for _, v := range infos {
+		if v.Since != 3000 || v.Lag == nil || *v.Lag != 0 || !v.IndexesBuilt {
+			t.Fatalf("view %+v", v)
+		}
+	}
+	before := ok(t, dir, "", "query", "--csv", "SELECT count(*), sum(value) FROM votes")
+	r := sluice(t, dir, "", "rebuild", "votes", "--ssb", fixture)
+	if r.code != 0 || !strings.Contains(r.err, "indexed 3000 entries") {
+		t.Fatalf("rebuild: %+v", r)
+	}
+	if after := ok(t, dir, "", "query", "--csv", "SELECT count(*), sum(value) FROM votes"); after != before {
+		t.Fatalf("rebuilt view differs: %q vs %q", after, before)
+	}
+	json.Unmarshal([]byte(ok(t, dir, "", "views", "--json", "--ssb", fixture)), &infos)
+	for _, v := range infos {
+		if v.Name == "votes" && !strings.Contains(v.RebuildReason, "sluice rebuild") {
+			t.Fatalf("votes: %+v", v)
+		}
+	}
+	if r := sluice(t, dir, "", "rebuild", "nope"); r.code != 1 || !strings.Contains(r.err, "no view") {
+		t.Fatalf("rebuild of a missing view: %+v", r)
+	}
+}
+
+func TestQueryCannotAttach(t *testing.T) {
+	dir := t.TempDir()
+	ok(t, dir, "", "index", "--ssb", fixture)
+	other := filepath.Join(t.TempDir(), "other.db")
+	for _, q := range []string{"ATTACH '" + other + "' AS o", "/* hidden */ ATTACH '" + other + "' AS o", "DETACH ssb"} {
+		if r := sluice(t, dir, "", "query", q); r.code != 1 {
+			t.Fatalf("query %q: %+v", q, r)
+		}
+	}
+	if _, err := os.Stat(other); err == nil {
+		t.Fatal("a query created a file")
+	}
+}
