@@ -93,4 +93,3 @@ func waitExit(t *testing.T, cmd *exec.Cmd, stderr *bufio.Scanner, limit time.Dur
 	}
 	return nil
 }
-

@@ -54,6 +54,14 @@ func (l *Log) walk(size int64, stop log.Seq) (log.Seq, error) {
 	l.mu.Lock()
 	next, end, walked := l.next, l.end, l.walked
 	l.mu.Unlock()
+	if end > size {
+		// An iterator that saw the file bigger than our caller did moved
+		// the frontier past size: look at the file again.
+		var err error
+		if size, err = l.size(); err != nil {
+			return next, err
+		}
+	}
 	if size == walked || (stop != 0 && next >= stop) {
 		return next, nil
 	}
