@@ -233,3 +233,5 @@ func TestResumeAndReplacedLog(t *testing.T) {
 		t.Fatal("a view built from another log was trusted")
 	}
 }
+
+func kvView(name string) view.View { return &viewtest.KV{ViewName: name, ViewVersion: 1} }

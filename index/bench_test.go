@@ -1,0 +1,56 @@
+package index_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/sluicedb/sluice/index"
+	"github.com/sluicedb/sluice/log/offset"
+	"github.com/sluicedb/sluice/view"
+	"github.com/sluicedb/sluice/view/ssb"
+)
+
+// BenchmarkIndexSSB indexes the SSB view set (secondary indexes included)
+// from an empty view file over an SSB log.offset: $SLUICE_BENCH_SSB, else
+// the 100k-message log bench/ssbgen/gen.sh 100000 makes, else the 3000-
+// message fixture. One op is one whole initial sync.
+func BenchmarkIndexSSB(b *testing.B) {
+	path := os.Getenv("SLUICE_BENCH_SSB")
+	if path == "" {
+		path = "../bench/.data/ssb-100000-250-sluice/flume/log.offset"
+		if _, err := os.Stat(path); err != nil {
+			path = "../testdata/ssb/flume/log.offset"
+		}
+	}
+	src, err := offset.Open(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer src.Close()
+	st, err := src.Stats()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("%s: %d messages, %.1f MB", path, st.Frames, float64(st.Bytes)/1e6)
+	b.SetBytes(st.Bytes)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		dbPath := filepath.Join(b.TempDir(), "ssb.db")
+		b.StartTimer()
+		f, err := view.OpenFile(dbPath, []view.View{ssb.View{}}, view.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		ix, _ := index.New(src, []*view.File{f}, index.Options{})
+		if err := ix.SynchronizeUpTo(context.Background(), 0); err != nil {
+			b.Fatal(err)
+		}
+		if err := f.Close(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(st.Frames)*float64(b.N)/b.Elapsed().Seconds(), "entries/s")
+}

@@ -1,0 +1,19 @@
+// Package index is sluice's indexer: it reads a log once, in batches, and
+// applies every batch to the views of one or more view files, decoding on
+// one goroutine while SQLite writes on another.
+//
+// Local entries come first: between batches of a backlog, entries a user
+// appended locally are applied ahead to the views that accept them, so they
+// show in milliseconds even while millions of replicated entries are being
+// indexed; the backlog keeps a tunable share of the time, so it still
+// finishes. A view file far behind the log is written in bulk mode (no
+// fsync, secondary indexes built once it has caught up).
+//
+//	ix, err := index.New(src, []*view.File{f}, index.Options{})
+//	...
+//	err = ix.SynchronizeUpTo(ctx, 0) // up to the log's end; or Run to follow it
+//
+// Before indexing, a view whose progress does not match the log (its since
+// is past the log's end, or its last applied entry is not the log's entry
+// at that seq: the log was replaced or cut back) is rebuilt, not trusted.
+package index

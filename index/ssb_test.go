@@ -1,0 +1,124 @@
+package index_test
+
+import (
+	"context"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sluicedb/sluice/index"
+	"github.com/sluicedb/sluice/internal/ssbtest"
+	"github.com/sluicedb/sluice/log"
+	"github.com/sluicedb/sluice/view"
+	"github.com/sluicedb/sluice/view/ssb"
+)
+
+func appendPayloads(t testing.TB, l *log.Log, payloads [][]byte, origin log.Origin) {
+	t.Helper()
+	for len(payloads) > 0 {
+		n := min(len(payloads), 1000)
+		recs := make([]log.Record, n)
+		for i := range recs {
+			recs[i] = log.Record{Origin: origin, Payload: payloads[i]}
+		}
+		if _, err := l.Append(context.Background(), recs...); err != nil {
+			t.Fatal(err)
+		}
+		payloads = payloads[n:]
+	}
+}
+
+// TestBulkAndIncrementalAgree indexes one log two ways: from scratch in one
+// catch-up (bulk mode: no fsync, big transactions, indexes built at the
+// end, copies of messages removed then), and entry group by entry group
+// into views that caught up first (indexes kept up row by row, copies
+// refused by the unique index). The two databases are identical.
+func TestBulkAndIncrementalAgree(t *testing.T) {
+	payloads := ssbtest.Generate(ssbtest.Options{Seed: 11, Messages: 20000, Authors: 12, Copies: 0.02, Indented: 0.05})
+	dir := t.TempDir()
+	l := openLog(t, filepath.Join(dir, "log"))
+	appendPayloads(t, l, payloads, log.Remote)
+	ctx := context.Background()
+
+	bulkPath := filepath.Join(dir, "bulk.db")
+	fb := openView(t, bulkPath, ssb.View{})
+	ix, _ := index.New(l, []*view.File{fb}, index.Options{BulkLag: 100})
+	if err := ix.SynchronizeUpTo(ctx, 0); err != nil {
+		t.Fatal(err)
+	}
+	fb.Close()
+
+	incPath := filepath.Join(dir, "inc.db")
+	l2 := openLog(t, filepath.Join(dir, "log2"))
+	fi := openView(t, incPath, ssb.View{})
+	ix2, _ := index.New(l2, []*view.File{fi}, index.Options{BulkLag: -1})
+	if err := ix2.SynchronizeUpTo(ctx, 0); err != nil { // empty: caught up, indexes built
+		t.Fatal(err)
+	}
+	if !fi.Status()[0].IndexesBuilt {
+		t.Fatal("indexes not built on an empty, caught-up view")
+	}
+	for i := 0; i < len(payloads); {
+		n := min(1+i%97, len(payloads)-i)
+		appendPayloads(t, l2, payloads[i:i+n], log.Remote)
+		if err := ix2.SynchronizeUpTo(ctx, 0); err != nil {
+			t.Fatal(err)
+		}
+		i += n
+	}
+	fi.Close()
+
+	a, err := ssbtest.Dump(bulkPath, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := ssbtest.Dump(incPath, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a != b {
+		t.Fatalf("bulk and incremental databases differ:\n%s", ssbtest.Diff(a, b))
+	}
+}
+
+// TestLocalFloodDoesNotStarveBacklog appends local entries as fast as it
+// can while a backlog is indexed: local entries go first, yet the backlog
+// keeps its share of the writer's time and finishes.
+func TestLocalFloodDoesNotStarveBacklog(t *testing.T) {
+	dir := t.TempDir()
+	l := openLog(t, filepath.Join(dir, "log"))
+	appendKV(t, l, 40000, 101, log.Remote)
+	path := filepath.Join(dir, "v.db")
+	f := openView(t, path, kvView("a"))
+	ix, _ := index.New(l, []*view.File{f}, index.Options{BatchSize: 200, BacklogShare: 0.5})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- ix.Run(runCtx) }()
+	var wg sync.WaitGroup
+	flood, stopFlood := context.WithCancel(ctx)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for flood.Err() == nil {
+			appendKV(t, l, 5, 101, log.Local)
+		}
+	}()
+	if err := ix.WaitFor(ctx, 40000); err != nil {
+		t.Fatalf("the backlog did not finish while local entries flooded in: %v", err)
+	}
+	stopFlood()
+	wg.Wait()
+	last, _ := l.Last()
+	if err := ix.WaitFor(ctx, last); err != nil {
+		t.Fatal(err)
+	}
+	stop()
+	<-done
+	if p := ix.Progress(); p.AheadApplied == 0 {
+		t.Fatal("no local entry was applied ahead of the backlog")
+	}
+	checkKV(t, path, "a", l)
+}

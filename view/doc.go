@@ -1,0 +1,24 @@
+// Package view holds the View contract and view files: SQLite databases (WAL
+// mode) holding one or more views, each a set of tables kept up to date from
+// a log and rebuildable from it at any time.
+//
+// A view file keeps, per view, a row in sluice_views: the view's version and
+// schema fingerprint, its since (every entry up to it is applied), the last
+// entry applied in seq order and its checksum; and in sluice_ahead the local
+// entries it applied ahead of since. Rows and meta change in the same
+// transaction, so a crash never duplicates or loses an entry. OpenFile
+// rebuilds a view whose version or schema changed, and moves aside a file
+// that is foreign, fails PRAGMA quick_check, or was written without fsync
+// (bulk mode) before the operating system went down.
+//
+// Views are written in Go (implement View, and optionally Decoder,
+// LocalAhead, Fingerprinter; the built-in SSB view set is package
+// view/ssb) or declared in SQL files (package view/sqlview). The indexer
+// (package index) drives a File; readers use package query, or any SQLite
+// client.
+//
+//	f, err := view.OpenFile("views/app.db", []view.View{myView{}}, view.Options{})
+//	...
+//	defer f.Close()
+//	err = f.Apply(ctx, &view.Batch{Entries: entries, From: 1, To: 100})
+package view
