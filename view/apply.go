@@ -111,6 +111,9 @@ func (f *File) Commit() error {
 	for _, vs := range f.views {
 		f.publish(vs)
 	}
+	if f.cp != nil {
+		f.cp.poke()
+	}
 	return nil
 }
 

@@ -42,7 +42,8 @@ type File struct {
 	conn  *sqlite.Conn
 	views []*viewState
 	bulk  bool
-	inTx  bool  // batches are staged in an open transaction
+	cp    *checkpointer // in bulk mode
+	inTx  bool          // batches are staged in an open transaction
 	err   error // set when a transaction failed
 
 	// mu guards the views' meta and ahead sets for readers on other
@@ -381,13 +382,21 @@ func (f *File) SetBulk(on bool) error {
 		if err := f.exec(`INSERT OR REPLACE INTO sluice_file(key, value) VALUES ('dirty_boot', '` + strings.ReplaceAll(bootID(), "'", "") + `'); PRAGMA wal_checkpoint(FULL)`); err != nil {
 			return fmt.Errorf("enter bulk mode: %w", err)
 		}
-		if err := f.exec(`PRAGMA synchronous=OFF`); err != nil {
+		if err := f.exec(`PRAGMA synchronous=OFF; PRAGMA wal_autocheckpoint=0`); err != nil {
 			return fmt.Errorf("enter bulk mode: %w", err)
 		}
-		f.bulk = true
+		cp, err := startCheckpointer(f.path)
+		if err != nil {
+			return fmt.Errorf("enter bulk mode: %w", err)
+		}
+		f.cp, f.bulk = cp, true
 		return nil
 	}
-	if err := f.exec(`PRAGMA synchronous=NORMAL; PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
+	if err := f.cp.close(); err != nil {
+		return fmt.Errorf("leave bulk mode: checkpoint: %w", err)
+	}
+	f.cp = nil
+	if err := f.exec(`PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=1000; PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
 		return fmt.Errorf("leave bulk mode: %w", err)
 	}
 	if err := f.exec(`DELETE FROM sluice_file WHERE key = 'dirty_boot'`); err != nil {
