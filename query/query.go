@@ -57,7 +57,7 @@ func OpenDir(dir string, opts Options) (*DB, error) {
 		return nil, err
 	}
 	if len(matches) == 0 {
-		if _, err := os.Stat(dir); err != nil {
+		if _, err := os.Stat(dir); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return nil, fmt.Errorf("open views: %w", err)
 		}
 		return nil, fmt.Errorf("open views: %w in %s (run sluice index first)", ErrNoViews, dir)

@@ -14,6 +14,8 @@ func newBenchCmd(e *env) *cobra.Command {
 		Short: "Run sluice's benchmarks (see bench/README.md)",
 		Long: `Reproducible benchmarks over generated SSB logs (bench/ssbgen/gen.sh makes
 them, with the npm package ssb-fixtures). Results print as Markdown tables.`,
+		Example: `  sluice bench sync --messages 600000 --runs 5
+  sluice bench local --messages 600000`,
 		Args: noArgs,
 		RunE: func(c *cobra.Command, args []string) error { return c.Help() },
 	}
