@@ -148,7 +148,9 @@ func (f *File) openExisting() (string, error) {
 	if err := c.Exec("PRAGMA journal_mode=WAL"); err != nil {
 		return "cannot be opened as a database (" + err.Error() + ")", nil
 	}
-	pragmas := fmt.Sprintf("PRAGMA synchronous=NORMAL; PRAGMA cache_size=-%d; PRAGMA journal_size_limit=%d; PRAGMA temp_store=MEMORY",
+	// temp_store=FILE: the sorts that build indexes spill to temporary
+	// files, not to memory, so memory does not grow with the log.
+	pragmas := fmt.Sprintf("PRAGMA synchronous=NORMAL; PRAGMA cache_size=-%d; PRAGMA journal_size_limit=%d; PRAGMA temp_store=FILE",
 		f.opts.CacheSizeKiB, 64<<20)
 	if err := c.Exec(pragmas); err != nil {
 		return "", err
