@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 )
 
 // chunkSize is how much of a segment an iterator reads at a time.
@@ -149,13 +150,24 @@ func (it *iter) open(s segment) error {
 // unparsed bytes. It reports whether any new byte arrived.
 func (it *iter) fill() (bool, error) {
 	rest := it.buf[it.pos:]
+	off := it.bufOff + int64(it.pos)
+	// Look at the size first: a follower polls here, and must not pay for
+	// a buffer when nothing was appended.
+	fi, err := it.f.Stat()
+	if err != nil {
+		return false, fmt.Errorf("read log %s: %w", it.seg.path, err)
+	}
+	avail := fi.Size() - off - int64(len(rest))
+	if avail <= 0 {
+		return false, nil
+	}
 	need := chunkSize
 	if size, k := uvarint(rest); k > 0 && int(size)+k > need {
 		need = int(size) + k
 	}
+	need = int(min(int64(need), int64(len(rest))+avail))
 	buf := make([]byte, need)
 	copy(buf, rest)
-	off := it.bufOff + int64(it.pos)
 	n, err := it.f.ReadAt(buf[len(rest):], off+int64(len(rest)))
 	if err != nil && !errors.Is(err, io.EOF) {
 		return false, fmt.Errorf("read log %s: %w", it.seg.path, err)
@@ -167,27 +179,23 @@ func (it *iter) fill() (bool, error) {
 	return true, nil
 }
 
-// nextSegment moves to the segment after the current one if it exists. A
-// segment that ends in the middle of a frame, with another one after it, is
-// corrupt.
+// nextSegment moves to the segment after the current one if it exists: the
+// writer names it after the seq of its first entry, the one this iterator
+// needs next (a stat, not a directory listing: followers poll here). A
+// segment that ends in the middle of a frame, with another one after it,
+// is corrupt.
 func (it *iter) nextSegment() (bool, error) {
-	segs, err := listSegments(it.dir)
-	if err != nil {
-		return false, err
+	path := filepath.Join(it.dir, fmt.Sprintf("%020d", uint64(it.next)))
+	if _, err := os.Stat(path); err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return false, nil
+		}
+		return false, fmt.Errorf("read log: %w", err)
 	}
-	for _, s := range segs {
-		if s.first <= it.seg.first {
-			continue
-		}
-		if leftover := len(it.buf) - it.pos; leftover > 0 {
-			return false, it.corrupt(fmt.Sprintf("segment ends inside a frame (%d bytes) and another segment follows", leftover))
-		}
-		if s.first != it.next {
-			return false, it.corrupt(fmt.Sprintf("next segment %s starts at seq %d", s.path, s.first))
-		}
-		return true, it.open(s)
+	if leftover := len(it.buf) - it.pos; leftover > 0 {
+		return false, it.corrupt(fmt.Sprintf("segment ends inside a frame (%d bytes) and another segment follows", leftover))
 	}
-	return false, nil
+	return true, it.open(segment{path: path, first: it.next})
 }
 
 // damaged handles a frame that fails its checks. For the writer's own log
