@@ -260,11 +260,15 @@ func (ix *Indexer) tail(ctx context.Context, seen log.Seq, pipes []*pipe, fr *fr
 // write applies a file's batches: local entries first, as long as the
 // backlog keeps its share of the time. Backlog batches share a transaction
 // (up to TxEntries entries or TxAge) while more backlog is queued; it is
-// committed as soon as local entries wait or the queue runs dry.
+// committed as soon as local entries wait or the queue runs dry, and kept
+// small while local entries keep coming, so that committing it before them
+// is quick. Once the log is read to its end, the secondary indexes are
+// built one per transaction, with local entries applied between them.
 func (ix *Indexer) write(ctx context.Context, p *pipe) error {
 	var aheadTime, backlogTime time.Duration
 	var txEntries int
-	var txStart time.Time
+	var txStart, lastAhead time.Time
+	building := false // the log was read to its end: build indexes, then leave bulk mode
 	share := ix.opts.BacklogShare
 	commit := func() error {
 		if !p.f.Pending() {
@@ -277,12 +281,23 @@ func (ix *Indexer) write(ctx context.Context, p *pipe) error {
 		ix.broadcast()
 		return nil
 	}
+	applyAhead := func(b *view.Batch) error {
+		if err := commit(); err != nil {
+			return err
+		}
+		lastAhead = time.Now()
+		return ix.applyAhead(ctx, p, b, &aheadTime)
+	}
 	for {
 		ahead := p.ahead
 		if len(p.backlog) > 0 && aheadTime.Seconds()*share > backlogTime.Seconds()*(1-share) {
 			ahead = nil // the backlog's turn
 		}
-		if len(ahead) > 0 || len(p.backlog) == 0 || txEntries >= ix.opts.TxEntries || (txEntries > 0 && time.Since(txStart) >= ix.opts.TxAge) {
+		txLimit := ix.opts.TxEntries
+		if time.Since(lastAhead) < localActive {
+			txLimit = min(txLimit, 2*ix.opts.BatchSize)
+		}
+		if len(ahead) > 0 || len(p.backlog) == 0 || txEntries >= txLimit || (txEntries > 0 && time.Since(txStart) >= ix.opts.TxAge) {
 			if err := commit(); err != nil {
 				return err
 			}
@@ -290,51 +305,59 @@ func (ix *Indexer) write(ctx context.Context, p *pipe) error {
 		// Prefer a waiting local batch over the next backlog batch.
 		select {
 		case b := <-ahead:
-			if err := ix.applyAhead(ctx, p, b, &aheadTime); err != nil {
+			if err := applyAhead(b); err != nil {
 				return err
 			}
 			continue
 		default:
 		}
+		if building && len(p.backlog) == 0 {
+			start := time.Now()
+			more, err := p.f.BuildIndexStep()
+			if err != nil {
+				return fmt.Errorf("index %s: %w", p.f.Path(), err)
+			}
+			if !more {
+				if err := p.f.SetBulk(false); err != nil {
+					return fmt.Errorf("index %s: %w", p.f.Path(), err)
+				}
+				building = false
+			}
+			backlogTime += time.Since(start)
+			ix.broadcast()
+			continue
+		}
 		select {
 		case b := <-ahead:
-			if err := commit(); err != nil {
-				return err
-			}
-			if err := ix.applyAhead(ctx, p, b, &aheadTime); err != nil {
+			if err := applyAhead(b); err != nil {
 				return err
 			}
 		case w, ok := <-p.backlog:
 			if !ok {
 				return commit()
 			}
-			start := time.Now()
 			if w.caughtUp {
-				if err := commit(); err != nil {
-					return err
-				}
-				if err := p.f.BuildIndexes(); err != nil {
-					return fmt.Errorf("index %s: %w", p.f.Path(), err)
-				}
-				if err := p.f.SetBulk(false); err != nil {
-					return fmt.Errorf("index %s: %w", p.f.Path(), err)
-				}
-				ix.broadcast()
-			} else {
-				if txEntries == 0 {
-					txStart = start
-				}
-				if err := p.f.Stage(ctx, w.b); err != nil {
-					return fmt.Errorf("index: %w", err)
-				}
-				txEntries += len(w.b.Entries)
+				building = p.f.IndexesPending() || p.f.Bulk()
+				continue
 			}
+			start := time.Now()
+			if txEntries == 0 {
+				txStart = start
+			}
+			if err := p.f.Stage(ctx, w.b); err != nil {
+				return fmt.Errorf("index: %w", err)
+			}
+			txEntries += len(w.b.Entries)
 			backlogTime += time.Since(start)
 		case <-ctx.Done():
 			return commit()
 		}
 	}
 }
+
+// localActive is how long after applying local entries the writer keeps
+// its transactions small, expecting more.
+const localActive = time.Second
 
 func (ix *Indexer) applyAhead(ctx context.Context, p *pipe, b *view.Batch, spent *time.Duration) error {
 	start := time.Now()

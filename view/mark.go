@@ -38,7 +38,7 @@ func MarkRebuild(path, name, reason string) error {
 	err = f.dropObjects(append(m.indexObjects, m.objects...))
 	if err == nil {
 		m.fingerprint, m.since, m.checkSeq, m.checkCRC = "", 0, 0, 0
-		m.objects, m.indexObjects, m.indexesBuilt, m.rebuildReason = nil, nil, false, reason
+		m.objects, m.indexObjects, m.indexesBuilt, m.indexesDone, m.rebuildReason = nil, nil, false, 0, reason
 		err = f.saveMeta(m)
 	}
 	for _, q := range []string{`DELETE FROM sluice_ahead WHERE view = ?`, `DELETE FROM sluice_rejects WHERE view = ?`} {

@@ -25,6 +25,7 @@ CREATE TABLE IF NOT EXISTS sluice_views(
   objects TEXT NOT NULL,       -- tables and indexes the schema created, newline-separated
   index_objects TEXT NOT NULL,
   indexes_built INTEGER NOT NULL,
+  indexes_done INTEGER NOT NULL, -- how many of the view's Indexes exist (they are built one by one)
   local_ahead INTEGER NOT NULL,
   rebuilt_at TEXT NOT NULL,
   rebuild_reason TEXT NOT NULL
@@ -36,7 +37,7 @@ CREATE TABLE IF NOT EXISTS sluice_rejects(view TEXT NOT NULL, seq INTEGER NOT NU
 `
 
 // fileFormat marks a SQLite file as a sluice view file.
-const fileFormat = "sluice-views 1"
+const fileFormat = "sluice-views 2"
 
 // meta is a view's row in sluice_views.
 type meta struct {
@@ -50,6 +51,7 @@ type meta struct {
 	objects       []string
 	indexObjects  []string
 	indexesBuilt  bool
+	indexesDone   int
 	localAhead    bool
 	rebuiltAt     string
 	rebuildReason string
@@ -83,7 +85,7 @@ func bootID() string {
 	return strings.TrimSpace(string(b))
 }
 
-const metaColumns = `name, version, fingerprint, index_fingerprint, since, check_seq, check_crc, objects, index_objects, indexes_built, local_ahead, rebuilt_at, rebuild_reason`
+const metaColumns = `name, version, fingerprint, index_fingerprint, since, check_seq, check_crc, objects, index_objects, indexes_built, indexes_done, local_ahead, rebuilt_at, rebuild_reason`
 
 // loadMeta reads a view's row from sluice_views.
 func (f *File) loadMeta(name string) (meta, bool, error) {
@@ -105,14 +107,14 @@ func (f *File) loadMeta(name string) (meta, bool, error) {
 		name: rows.Text(0), version: int(rows.Int(1)), fingerprint: rows.Text(2), indexFP: rows.Text(3),
 		since: uint64(rows.Int(4)), checkSeq: uint64(rows.Int(5)), checkCRC: uint32(rows.Int(6)),
 		objects: splitLines(rows.Text(7)), indexObjects: splitLines(rows.Text(8)),
-		indexesBuilt: rows.Int(9) != 0, localAhead: rows.Int(10) != 0, rebuiltAt: rows.Text(11), rebuildReason: rows.Text(12),
+		indexesBuilt: rows.Int(9) != 0, indexesDone: int(rows.Int(10)), localAhead: rows.Int(11) != 0, rebuiltAt: rows.Text(12), rebuildReason: rows.Text(13),
 	}
 	return m, true, nil
 }
 
 // saveMeta writes a view's whole row.
 func (f *File) saveMeta(m meta) error {
-	s, err := f.conn.Prepare(`INSERT OR REPLACE INTO sluice_views(` + metaColumns + `) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`)
+	s, err := f.conn.Prepare(`INSERT OR REPLACE INTO sluice_views(` + metaColumns + `) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)`)
 	if err != nil {
 		return err
 	}
@@ -127,6 +129,7 @@ func (f *File) saveMeta(m meta) error {
 	s.Text(strings.Join(m.objects, "\n"))
 	s.Text(strings.Join(m.indexObjects, "\n"))
 	s.Int(boolInt(m.indexesBuilt))
+	s.Int(int64(m.indexesDone))
 	s.Int(boolInt(m.localAhead))
 	s.Text(m.rebuiltAt)
 	s.Text(m.rebuildReason)

@@ -148,54 +148,77 @@ func (f *File) createTx(vs *viewState, old *meta, reason string) (meta, error) {
 }
 
 // BuildIndexes creates the secondary indexes (View.Indexes) of every view
-// that does not have them yet, in one transaction per view. The indexer
-// calls it once the views have caught up with the log.
+// that does not have them yet, one index per transaction. The indexer calls
+// BuildIndexStep instead, to apply local entries between the steps.
 func (f *File) BuildIndexes() error {
+	for {
+		more, err := f.BuildIndexStep()
+		if err != nil || !more {
+			return err
+		}
+	}
+}
+
+// BuildIndexStep creates the next missing secondary index of the file's
+// views, in its own transaction, and reports whether any is left to build.
+func (f *File) BuildIndexStep() (bool, error) {
 	if err := f.Commit(); err != nil {
-		return err
+		return false, err
 	}
 	for _, vs := range f.views {
 		if vs.m.indexesBuilt {
 			continue
 		}
-		if err := f.buildIndexes(vs); err != nil {
-			return fmt.Errorf("view %q: build indexes: %w", vs.v.Name(), err)
+		if err := f.buildIndex(vs); err != nil {
+			return false, fmt.Errorf("view %q: build indexes: %w", vs.v.Name(), err)
 		}
+		return true, nil
 	}
-	return nil
+	return false, nil
 }
 
-func (f *File) buildIndexes(vs *viewState) error {
+// IndexesPending reports whether some view lacks secondary indexes.
+func (f *File) IndexesPending() bool {
+	for _, vs := range f.views {
+		if !vs.m.indexesBuilt {
+			return true
+		}
+	}
+	return false
+}
+
+// buildIndex builds the view's next missing index (or, if it has none
+// left, just records that its indexes are built).
+func (f *File) buildIndex(vs *viewState) error {
 	if err := f.exec("BEGIN IMMEDIATE"); err != nil {
 		return err
 	}
+	m := vs.m
 	err := func() error {
-		before, err := f.objectNames()
-		if err != nil {
-			return err
-		}
-		if ib, ok := vs.w.(IndexBuilder); ok {
-			if err := ib.BuildIndexes(&Tx{conn: f.conn, view: vs.v.Name()}); err != nil {
+		stmts := vs.v.Indexes()
+		if i := m.indexesDone; i < len(stmts) {
+			before, err := f.objectNames()
+			if err != nil {
 				return err
 			}
-		} else {
-			for i, stmt := range vs.v.Indexes() {
-				if err := f.exec(stmt); err != nil {
-					return fmt.Errorf("index statement %d (%s): %w", i+1, abbrev(stmt), err)
-				}
+			if ib, ok := vs.w.(IndexBuilder); ok {
+				err = ib.BuildIndex(&Tx{conn: f.conn, view: vs.v.Name()}, i)
+			} else {
+				err = f.exec(stmts[i])
 			}
+			if err != nil {
+				return fmt.Errorf("index statement %d (%s): %w", i+1, abbrev(stmts[i]), err)
+			}
+			objs, err := f.newObjects(before)
+			if err != nil {
+				return err
+			}
+			m.indexObjects = append(append([]string(nil), m.indexObjects...), objs...)
+			m.indexesDone++
 		}
-		objs, err := f.newObjects(before)
-		if err != nil {
-			return err
-		}
-		m := vs.m
-		m.indexObjects, m.indexesBuilt, m.indexFP = objs, true, fingerprint(0, vs.v.Indexes())
-		if err := f.saveMeta(m); err != nil {
-			return err
-		}
-		vs.m = m
-		return nil
+		m.indexesBuilt = m.indexesDone >= len(stmts)
+		m.indexFP = fingerprint(0, stmts)
+		return f.saveMeta(m)
 	}()
 	if err != nil {
 		f.exec("ROLLBACK")
@@ -204,6 +227,7 @@ func (f *File) buildIndexes(vs *viewState) error {
 	if err := f.exec("COMMIT"); err != nil {
 		return err
 	}
+	vs.m = m
 	f.publish(vs)
 	return nil
 }
@@ -217,7 +241,7 @@ func (f *File) dropIndexes(vs *viewState) error {
 	m := vs.m
 	err := f.dropObjects(m.indexObjects)
 	if err == nil {
-		m.indexObjects, m.indexesBuilt, m.indexFP, m.localAhead = nil, false, fingerprint(0, vs.v.Indexes()), vs.local
+		m.indexObjects, m.indexesBuilt, m.indexesDone, m.indexFP, m.localAhead = nil, false, 0, fingerprint(0, vs.v.Indexes()), vs.local
 		err = f.saveMeta(m)
 	}
 	if err != nil {

@@ -88,3 +88,6 @@ func (f *File) Names() []string {
 	}
 	return names
 }
+
+// Bulk reports whether the file is in bulk mode (see SetBulk).
+func (f *File) Bulk() bool { return f.bulk }

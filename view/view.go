@@ -58,14 +58,15 @@ type Writer interface {
 	Close() error
 }
 
-// IndexBuilder is implemented by Writers that build their view's secondary
-// indexes with code rather than by running View.Indexes in order: for
+// IndexBuilder is implemented by Writers that build some of their view's
+// secondary indexes with code rather than by running the statement: for
 // example to resolve, before creating a unique index, the duplicates that a
-// catch-up without the index let in. BuildIndexes runs inside the
-// transaction that records the objects it creates; View.Indexes must still
-// list them (its text is what a change is detected by).
+// catch-up without the index let in. BuildIndex builds index i of
+// View.Indexes (whose text still identifies it), inside the transaction
+// that records the objects it creates. Indexes are built one per
+// transaction, so a user's local entries can be applied between them.
 type IndexBuilder interface {
-	BuildIndexes(tx *Tx) error
+	BuildIndex(tx *Tx, i int) error
 }
 
 // Item is an entry handed to Writer.Apply, with what the view's Decoder

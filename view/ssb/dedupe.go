@@ -10,44 +10,37 @@ import (
 
 var _ view.IndexBuilder = (*writer)(nil)
 
-// BuildIndexes implements view.IndexBuilder. Without the unique index on
-// messages.key, a catch-up lets in every copy of a message that the log
-// holds more than once. In seq order the first copy wins and later ones
-// are skipped, so before the index is created the later copies are
+// BuildIndex implements view.IndexBuilder: the last index is the unique
+// index on messages.key. Without it, a catch-up lets in every copy of a message that
+// the log holds more than once. In seq order the first copy wins and later
+// ones are skipped, so before the index is created the later copies are
 // removed, with their links, and the contacts and abouts they touched are
 // recomputed from the messages that remain. A log without copies (the
-// usual case) costs only the attempt to create the index.
-func (w *writer) BuildIndexes(tx *view.Tx) error {
+// usual case) costs only the attempt to create the index. The other
+// indexes are plain statements.
+func (w *writer) BuildIndex(tx *view.Tx, i int) error {
 	c := tx.Conn()
 	idx := View{}.Indexes()
+	if i != len(idx)-1 {
+		return c.Exec(idx[i])
+	}
 	if err := c.Exec("SAVEPOINT messages_key"); err != nil {
 		return err
 	}
-	err := c.Exec(idx[0])
+	err := c.Exec(idx[i])
 	if err == nil {
-		if err := c.Exec("RELEASE messages_key"); err != nil {
-			return err
-		}
-	} else {
-		if !sqlite.IsConstraint(err) {
-			return err
-		}
-		if err := c.Exec("ROLLBACK TO messages_key; RELEASE messages_key"); err != nil {
-			return err
-		}
-		if err := w.dedupe(c); err != nil {
-			return fmt.Errorf("remove copies of messages: %w", err)
-		}
-		if err := c.Exec(idx[0]); err != nil {
-			return err
-		}
+		return c.Exec("RELEASE messages_key")
 	}
-	for _, stmt := range idx[1:] {
-		if err := c.Exec(stmt); err != nil {
-			return err
-		}
+	if !sqlite.IsConstraint(err) {
+		return err
 	}
-	return nil
+	if err := c.Exec("ROLLBACK TO messages_key; RELEASE messages_key"); err != nil {
+		return err
+	}
+	if err := w.dedupe(c); err != nil {
+		return fmt.Errorf("remove copies of messages: %w", err)
+	}
+	return c.Exec(idx[i])
 }
 
 // dedupe removes every message whose key a message with a lower seq has,
@@ -65,12 +58,7 @@ func (w *writer) dedupe(c *view.Conn) error {
 		return err
 	}
 	defer copies.Close()
-	type pair struct {
-		author int64
-		id     string
-	}
-	contacts := map[pair]bool{}
-	abouts := map[pair]bool{}
+	affected := map[recomputeKey]bool{}
 	rows, err := copies.Query()
 	if err != nil {
 		return err
@@ -85,10 +73,10 @@ func (w *writer) dedupe(c *view.Conn) error {
 			continue
 		}
 		if m.Contact.Valid && typ == "contact" {
-			contacts[pair{author, strings.Clone(m.Contact.String)}] = true
+			affected[recomputeKey{"contact", author, strings.Clone(m.Contact.String)}] = true
 		}
 		if m.About.Valid && typ == "about" {
-			abouts[pair{author, strings.Clone(m.About.String)}] = true
+			affected[recomputeKey{"about", author, strings.Clone(m.About.String)}] = true
 		}
 	}
 	rows.Close()
@@ -99,41 +87,65 @@ func (w *writer) dedupe(c *view.Conn) error {
 DELETE FROM messages WHERE seq IN (SELECT seq FROM temp.ssb_copies)`); err != nil {
 		return err
 	}
-	for p := range contacts {
-		if err := w.recompute(c, "contact", p.author, p.id); err != nil {
-			return err
-		}
-	}
-	for p := range abouts {
-		if err := w.recompute(c, "about", p.author, p.id); err != nil {
-			return err
-		}
-	}
-	return nil
+	return w.recompute(c, affected)
 }
 
-// recompute rebuilds the contacts row (author, id) or the abouts row (id,
-// author) from the author's remaining messages of that type, in seq order.
-func (w *writer) recompute(c *view.Conn, typ string, author int64, id string) error {
-	del := `DELETE FROM contacts WHERE author_id = ? AND contact = ?`
-	if typ == "about" {
-		del = `DELETE FROM abouts WHERE author_id = ? AND about = ?`
+// recompute rebuilds the given contacts rows (author, contact) and abouts
+// rows (about, author) from the remaining messages, each author's read
+// once, in seq order.
+func (w *writer) recompute(c *view.Conn, rows map[recomputeKey]bool) error {
+	type group struct {
+		typ    string
+		author int64
 	}
-	d, err := c.Prepare(del)
+	groups := map[group]map[string]bool{}
+	for k := range rows {
+		g := group{k.typ, k.author}
+		if groups[g] == nil {
+			groups[g] = map[string]bool{}
+		}
+		groups[g][k.id] = true
+	}
+	delContact, err := c.Prepare(`DELETE FROM contacts WHERE author_id = ? AND contact = ?`)
 	if err != nil {
 		return err
 	}
-	defer d.Close()
-	d.Int(author)
-	d.Text(id)
-	if err := d.Exec(); err != nil {
+	defer delContact.Close()
+	delAbout, err := c.Prepare(`DELETE FROM abouts WHERE author_id = ? AND about = ?`)
+	if err != nil {
 		return err
 	}
+	defer delAbout.Close()
 	q, err := c.Prepare(`SELECT seq, content FROM messages WHERE author_id = ? AND type = ? ORDER BY seq`)
 	if err != nil {
 		return err
 	}
 	defer q.Close()
+	for g, ids := range groups {
+		del := delContact
+		if g.typ == "about" {
+			del = delAbout
+		}
+		for id := range ids {
+			del.Int(g.author)
+			del.Text(id)
+		}
+		if err := del.Exec(); err != nil {
+			return err
+		}
+		if err := w.reapply(q, g.typ, g.author, ids); err != nil {
+			return err
+		}
+	}
+	if err := w.upContact.Exec(); err != nil {
+		return err
+	}
+	return w.upAbout.Exec()
+}
+
+// reapply applies again, in seq order, the author's messages of type typ
+// about the given ids.
+func (w *writer) reapply(q *view.Stmt, typ string, author int64, ids map[string]bool) error {
 	q.Int(author)
 	q.Text(typ)
 	rows, err := q.Query()
@@ -148,26 +160,20 @@ func (w *writer) recompute(c *view.Conn, typ string, author int64, id string) er
 		}
 		seq := rows.Int(0)
 		switch {
-		case typ == "contact" && m.Contact.Valid && m.Contact.String == id && (m.Following.Valid || m.Blocking.Valid):
+		case typ == "contact" && m.Contact.Valid && ids[m.Contact.String] && (m.Following.Valid || m.Blocking.Valid):
 			w.upContact.Int(author)
-			w.upContact.Text(id)
+			w.upContact.Text(m.Contact.String)
 			setBool(w.upContact, m.Following.Valid, m.Following.Bool, seq)
 			setBool(w.upContact, m.Blocking.Valid, m.Blocking.Bool, seq)
-		case typ == "about" && m.About.Valid && m.About.String == id && (m.Name.Valid || m.Description.Valid || m.Image.Valid):
-			w.upAbout.Text(id)
+		case typ == "about" && m.About.Valid && ids[m.About.String] && (m.Name.Valid || m.Description.Valid || m.Image.Valid):
+			w.upAbout.Text(m.About.String)
 			w.upAbout.Int(author)
 			setText(w.upAbout, m.Name.Valid, m.Name.String, seq)
 			setText(w.upAbout, m.Description.Valid, m.Description.String, seq)
 			setText(w.upAbout, m.Image.Valid, m.Image.String, seq)
 		}
 	}
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	if err := w.upContact.Exec(); err != nil {
-		return err
-	}
-	return w.upAbout.Exec()
+	return rows.Err()
 }
 
 // decodeContent decodes a stored content column with the same rules as the

@@ -91,11 +91,12 @@ func (View) Schema() []string {
 // when it has caught up. See writer.BuildIndexes for the duplicates.
 func (View) Indexes() []string {
 	return []string{
-		`CREATE UNIQUE INDEX messages_key ON messages(key)`,
 		`CREATE INDEX messages_author_sequence ON messages(author_id, sequence)`,
 		`CREATE INDEX messages_type ON messages(type, claimed_ts)`,
 		`CREATE INDEX links_to_key ON links(to_key, rel)`,
 		`CREATE INDEX contacts_contact ON contacts(contact)`,
+		// Last: removing copies of messages first needs the author index.
+		`CREATE UNIQUE INDEX messages_key ON messages(key)`,
 	}
 }
 
@@ -214,11 +215,11 @@ func (w *writer) Apply(ctx context.Context, tx *view.Tx, items []view.Item) erro
 			return err
 		}
 	}
-	for k := range w.replaced {
-		if err := w.recompute(w.c, k.typ, k.author, k.id); err != nil {
+	if len(w.replaced) > 0 {
+		if err := w.recompute(w.c, w.replaced); err != nil {
 			return err
 		}
-		delete(w.replaced, k)
+		clear(w.replaced)
 	}
 	return nil
 }
