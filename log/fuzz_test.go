@@ -31,7 +31,7 @@ func FuzzScanSegment(f *testing.F) {
 		dir := t.TempDir()
 		os.WriteFile(filepath.Join(dir, formatFile), []byte(formatText), 0o644)
 		os.WriteFile(filepath.Join(dir, "00000000000000000001"), data, 0o644)
-		it := newIter(dir, 1, nil)
+		it := newIter(dir, 1, nil, nil)
 		defer it.Close()
 		n := 0
 		for it.Next() {

@@ -33,13 +33,15 @@ type iter struct {
 	// refetched is the file offset of a damaged frame already re-read from
 	// disk once (a reader may hold stale bytes after a writer's repair).
 	refetched int64
+
+	seek *seekIndex // shared with the other iterators of the log; may be nil
 }
 
-func newIter(dir string, from Seq, limit func() Seq) *iter {
+func newIter(dir string, from Seq, limit func() Seq, seek *seekIndex) *iter {
 	if from == 0 {
 		from = 1
 	}
-	return &iter{dir: dir, from: from, limit: limit, refetched: -1}
+	return &iter{dir: dir, from: from, limit: limit, seek: seek, refetched: -1}
 }
 
 // Next implements Iterator.
@@ -70,6 +72,7 @@ func (it *iter) Next() bool {
 				}
 				continue
 			}
+			it.seek.note(e.Seq, it.seg.path, it.bufOff+int64(it.pos))
 			it.pos += n
 			it.next++
 			if e.Seq < it.from {
@@ -130,7 +133,13 @@ func (it *iter) openFirst() (bool, error) {
 		return false, nil
 	}
 	i := findSegment(segs, it.from)
-	return true, it.open(segs[i])
+	if err := it.open(segs[i]); err != nil {
+		return false, err
+	}
+	if m, ok := it.seek.near(it.from, segs[i].path); ok {
+		it.next, it.bufOff = m.seq, m.off
+	}
+	return true, nil
 }
 
 func (it *iter) open(s segment) error {

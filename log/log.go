@@ -49,6 +49,7 @@ type Log struct {
 	notify   chan struct{} // closed and replaced when last grows
 
 	group *committer // non-nil in SyncGroup
+	seek  seekIndex  // shared by the iterators
 
 	repairs []Repair
 }
@@ -315,7 +316,7 @@ func (l *Log) Iter(from Seq) (Iterator, error) {
 	if l.isClosed() {
 		return nil, ErrClosed
 	}
-	return newIter(l.dir, from, func() Seq { return Seq(l.last.Load()) }), nil
+	return newIter(l.dir, from, func() Seq { return Seq(l.last.Load()) }, &l.seek), nil
 }
 
 // Close flushes and closes the log and releases its lock. It is idempotent.

@@ -21,6 +21,8 @@ type Reader struct {
 	mu   sync.Mutex
 	tail *iter // follows the last segment to answer Last
 	last Seq
+
+	seek seekIndex // shared by the iterators
 }
 
 var _ Source = (*Reader)(nil)
@@ -63,7 +65,7 @@ func (r *Reader) Last() (Seq, error) {
 		if len(segs) == 0 {
 			return 0, nil
 		}
-		r.tail = newIter(r.dir, segs[len(segs)-1].first, nil)
+		r.tail = newIter(r.dir, segs[len(segs)-1].first, nil, &r.seek)
 		r.last = segs[len(segs)-1].first - 1
 	}
 	for r.tail.Next() {
@@ -78,12 +80,12 @@ func (r *Reader) Last() (Seq, error) {
 
 // Iter implements Source.
 func (r *Reader) Iter(from Seq) (Iterator, error) {
-	return newIter(r.dir, from, nil), nil
+	return newIter(r.dir, from, nil, &r.seek), nil
 }
 
 // Get returns the entry at seq, ErrNotFound if the log does not hold it.
 func (r *Reader) Get(seq Seq) (Entry, error) {
-	it := newIter(r.dir, seq, nil)
+	it := newIter(r.dir, seq, nil, &r.seek)
 	defer it.Close()
 	if it.Next() && it.cur.Seq == seq {
 		return it.cur, nil

@@ -20,6 +20,7 @@ type indexOptions struct {
 	views      []string
 	follow     bool
 	batch      int
+	txEntries  int
 	noPriority bool
 	statsFile  string
 }
@@ -54,7 +55,8 @@ shows on a terminal, then a summary.`,
 	o.src.add(f)
 	f.StringArrayVar(&o.views, "view", nil, `view to index: "ssb" or a .sql view file (repeatable; default ssb)`)
 	f.BoolVarP(&o.follow, "follow", "f", false, "keep indexing as the log grows")
-	f.IntVar(&o.batch, "batch", 0, "entries per transaction (default 1000)")
+	f.IntVar(&o.batch, "batch", 0, "entries per batch read from the log (default 1000)")
+	f.IntVar(&o.txEntries, "tx-entries", 0, "entries per transaction while catching up (default 20000)")
 	f.BoolVar(&o.noPriority, "no-priority", false, "do not apply local entries ahead of the backlog")
 	f.StringVar(&o.statsFile, "stats-file", "", "write progress samples (JSON lines, every 100 ms) to this file, for benchmarks")
 	f.MarkHidden("stats-file")
@@ -62,8 +64,8 @@ shows on a terminal, then a summary.`,
 }
 
 func runIndex(ctx context.Context, e *env, o *indexOptions) error {
-	if o.batch < 0 {
-		return usagef("--batch must be positive")
+	if o.batch < 0 || o.txEntries < 0 {
+		return usagef("--batch and --tx-entries must be positive")
 	}
 	views, err := resolveViews(o.views)
 	if err != nil {
@@ -102,7 +104,7 @@ func runIndex(ctx context.Context, e *env, o *indexOptions) error {
 			}
 		}
 	}
-	ix, err := index.New(src, files, index.Options{BatchSize: o.batch, NoPriority: o.noPriority, Logf: logf})
+	ix, err := index.New(src, files, index.Options{BatchSize: o.batch, TxEntries: o.txEntries, NoPriority: o.noPriority, Logf: logf})
 	if err != nil {
 		return err
 	}

@@ -200,7 +200,7 @@ func TestIndexCrash(t *testing.T) {
 	if testing.Short() {
 		t.Skip("kills processes")
 	}
-	payloads := ssbtest.Generate(ssbtest.Options{Seed: 4, Messages: 30000, Authors: 20, Copies: 0.01, Indented: 0.05})
+	payloads := ssbtest.Generate(ssbtest.Options{Seed: 4, Messages: 60000, Authors: 20, Copies: 0.01, Indented: 0.05})
 	ref := t.TempDir()
 	writeLog(t, ref, payloads, nil)
 	ok(t, ref, "", append([]string{"index"}, sqlViews...)...)
@@ -211,8 +211,9 @@ func TestIndexCrash(t *testing.T) {
 	rng := rand.New(rand.NewPCG(4, 4))
 	kills := 0
 	for round := 0; round < 40; round++ {
-		args := append([]string{"index", "--batch", strconv.Itoa(20 + rng.IntN(2000))}, sqlViews...)
-		if !killAfter(t, dir, rng, 400*time.Millisecond, args...) {
+		batch := 20 + rng.IntN(500)
+		args := append([]string{"index", "--batch", strconv.Itoa(batch), "--tx-entries", strconv.Itoa(batch * (1 + rng.IntN(4)))}, sqlViews...)
+		if !killAfter(t, dir, rng, 250*time.Millisecond, args...) {
 			break
 		}
 		kills++
