@@ -282,11 +282,13 @@ func (ix *Indexer) write(ctx context.Context, p *pipe) error {
 		return nil
 	}
 	applyAhead := func(b *view.Batch) error {
-		if err := commit(); err != nil {
+		// Into the open transaction, if any: one commit for both.
+		lastAhead = time.Now()
+		if err := ix.applyAhead(ctx, p, b, &aheadTime); err != nil {
 			return err
 		}
-		lastAhead = time.Now()
-		return ix.applyAhead(ctx, p, b, &aheadTime)
+		txEntries = 0
+		return nil
 	}
 	for {
 		ahead := p.ahead
@@ -297,7 +299,7 @@ func (ix *Indexer) write(ctx context.Context, p *pipe) error {
 		if time.Since(lastAhead) < localActive {
 			txLimit = min(txLimit, 2*ix.opts.BatchSize)
 		}
-		if len(ahead) > 0 || len(p.backlog) == 0 || txEntries >= txLimit || (txEntries > 0 && time.Since(txStart) >= ix.opts.TxAge) {
+		if len(p.backlog) == 0 || txEntries >= txLimit || (txEntries > 0 && time.Since(txStart) >= ix.opts.TxAge) {
 			if err := commit(); err != nil {
 				return err
 			}

@@ -47,11 +47,13 @@ func ParseDurability(s string) (Durability, error) {
 const DefaultMaxRecordSize = 16 << 20
 
 // DefaultSegmentSize is the default size at which a segment file is closed
-// and a new one started.
-const DefaultSegmentSize = 64 << 20
+// and a new one started. tidwall/wal reads the whole last segment into
+// memory when it opens a log, and Open checks it for a torn tail: a small
+// segment keeps opening a log for one append (sluice append) cheap.
+const DefaultSegmentSize = 8 << 20
 
 // Options configure Open. The zero value is valid: SyncAlways, 16 MiB
-// records, 64 MiB segments.
+// records, 8 MiB segments.
 type Options struct {
 	// Durability of Append; default SyncAlways.
 	Durability Durability

@@ -112,10 +112,17 @@ func (f *File) Commit() error {
 		f.publish(vs)
 	}
 	if f.cp != nil {
-		f.cp.poke()
+		if f.sinceCheckpoint++; f.sinceCheckpoint >= checkpointEvery {
+			f.sinceCheckpoint = 0
+			f.cp.poke()
+		}
 	}
 	return nil
 }
+
+// checkpointEvery is how many bulk-mode commits go by between checkpoints:
+// while a user's local entries come, commits are frequent and small.
+const checkpointEvery = 8
 
 // Pending reports whether batches are staged but not committed.
 func (f *File) Pending() bool { return f.inTx }

@@ -43,6 +43,8 @@ type File struct {
 	views []*viewState
 	bulk  bool
 	cp    *checkpointer // in bulk mode
+	// sinceCheckpoint counts commits since the checkpointer was last poked.
+	sinceCheckpoint int
 	inTx  bool          // batches are staged in an open transaction
 	err   error // set when a transaction failed
 
