@@ -45,8 +45,8 @@ type File struct {
 	cp    *checkpointer // in bulk mode
 	// sinceCheckpoint counts commits since the checkpointer was last poked.
 	sinceCheckpoint int
-	inTx  bool          // batches are staged in an open transaction
-	err   error // set when a transaction failed
+	inTx            bool  // batches are staged in an open transaction
+	err             error // set when a transaction failed
 
 	// mu guards the views' meta and ahead sets for readers on other
 	// goroutines (Status, Applied, MinSince); only the goroutine driving
