@@ -329,7 +329,16 @@ func (ix *Indexer) write(ctx context.Context, p *pipe) error {
 			ix.broadcast()
 			continue
 		}
+		// Idle after a bulk catch-up: sync what it wrote (see view.File.Settle).
+		var settle <-chan time.Time
+		if p.f.Unsettled() && !p.f.Bulk() {
+			settle = time.After(settleAfter)
+		}
 		select {
+		case <-settle:
+			if err := p.f.Settle(); err != nil {
+				return fmt.Errorf("index %s: %w", p.f.Path(), err)
+			}
 		case b := <-ahead:
 			if err := applyAhead(b); err != nil {
 				return err
@@ -356,6 +365,10 @@ func (ix *Indexer) write(ctx context.Context, p *pipe) error {
 		}
 	}
 }
+
+// settleAfter is how long the writer waits, idle, before syncing what a
+// bulk catch-up wrote.
+const settleAfter = 2 * time.Second
 
 // localActive is how long after applying local entries the writer keeps
 // its transactions small, expecting more.

@@ -122,3 +122,31 @@ func TestLocalFloodDoesNotStarveBacklog(t *testing.T) {
 	}
 	checkKV(t, path, "a", l)
 }
+
+// TestFollowSettles: a follower that caught up in bulk mode syncs the view
+// file once idle, and removes its dirty mark.
+func TestFollowSettles(t *testing.T) {
+	dir := t.TempDir()
+	l := openLog(t, filepath.Join(dir, "log"))
+	appendKV(t, l, 3000, 17, log.Remote)
+	f := openView(t, filepath.Join(dir, "v.db"), kvView("a"))
+	ix, _ := index.New(l, []*view.File{f}, index.Options{BulkLag: 100})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- ix.Run(ctx) }()
+	if err := ix.WaitFor(ctx, 3000); err != nil {
+		t.Fatal(err)
+	}
+	if !f.Unsettled() {
+		t.Fatal("a bulk catch-up left nothing to settle: the test proves nothing")
+	}
+	for f.Unsettled() {
+		if ctx.Err() != nil {
+			t.Fatal("the follower never settled the view file")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	<-done
+}

