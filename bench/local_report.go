@@ -207,7 +207,7 @@ func (res *LocalResult) WriteMarkdown(w io.Writer, command string) error {
 	p("has started (its since > 0) until it has caught up and %d more. Latency is from `Append` returning to the first read\n", cfg.After)
 	p("of `views/ssb.db` (a separate read-only `query.Open` connection, polled every %v while an entry is awaited, every %v\n", cfg.Probe, cfg.MetaPoll)
 	p("otherwise) that sees the entry's row in `messages`. Backlog = child start until the view's since reaches %d;\n", res.Backlog)
-	p("caught up = until it has also built its secondary indexes and left bulk mode (checkpoint, sync). Ratios compare with\n")
+	p("caught up = until it has also built its secondary indexes. Ratios compare with\n")
 	p("the same priority without the writer,")
 	p(" run by run in the same round.\n\n")
 

@@ -141,9 +141,10 @@ func newLocalObserver(cfg LocalConfig, path string, backlog log.Seq, exited <-ch
 
 // localPollSQL reads, in one statement (so from one snapshot), the rows of
 // messages and of sluice_ahead between ?1 and ?2, the view's since and
-// indexes_built, and whether the file is still in bulk mode (the
-// dirty_boot mark of view.File.SetBulk, removed once the file has been
-// checkpointed and synced after catching up).
+// indexes_built, and whether the file still holds unsynced pages of bulk
+// mode (the dirty_boot mark, removed by view.File.Settle once the indexer
+// has been idle; a writer every 10 ms keeps it busy, so this is reported
+// but not waited for).
 const localPollSQL = `SELECT 0, seq FROM ssb.messages WHERE seq BETWEEN ?1 AND ?2
 UNION ALL SELECT 1, seq FROM ssb.sluice_ahead WHERE view = 'ssb' AND seq BETWEEN ?1 AND ?2
 UNION ALL SELECT 2, since FROM ssb.sluice_views WHERE name = 'ssb'
@@ -297,7 +298,7 @@ func (o *localObserver) run(ctx context.Context) error {
 		if r.since >= o.backlog && o.backlogAt.IsZero() {
 			o.backlogAt = at
 		}
-		if r.since >= o.backlog && r.indexesBuilt && !r.bulk && o.caughtAt.IsZero() {
+		if r.since >= o.backlog && r.indexesBuilt && o.caughtAt.IsZero() {
 			o.caughtAt = at
 			close(o.caught)
 		}

@@ -15,9 +15,10 @@ import (
 // the truth nothing is at risk. Entering bulk mode durably marks the file
 // with the operating system's boot id; OpenFile moves a file marked in
 // another boot aside and rebuilds its views (the OS went down while pages
-// were unsynced). Leaving bulk mode copies the WAL into the file, again
-// without syncing, and syncs as usual from then on; the mark stays until
-// Settle has synced the file.
+// were unsynced). Leaving bulk mode copies what it can of the WAL into the
+// file (a passive checkpoint: it does not wait for readers), again without
+// syncing, and syncs as usual from then on; the mark stays until Settle has
+// synced the file.
 func (f *File) SetBulk(on bool) error {
 	if err := f.Commit(); err != nil {
 		return err
@@ -45,7 +46,7 @@ func (f *File) SetBulk(on bool) error {
 		return fmt.Errorf("leave bulk mode: checkpoint: %w", err)
 	}
 	f.cp = nil
-	if err := f.exec(`PRAGMA wal_checkpoint(TRUNCATE); PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=1000`); err != nil {
+	if err := f.exec(`PRAGMA wal_checkpoint(PASSIVE); PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=1000`); err != nil {
 		return fmt.Errorf("leave bulk mode: %w", err)
 	}
 	f.bulk = false

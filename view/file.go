@@ -154,7 +154,11 @@ func (f *File) openExisting() (string, error) {
 		return "", err
 	}
 	f.conn = c
-	if err := c.Exec("PRAGMA journal_mode=WAL"); err != nil {
+	// 16 KiB pages (for a new file; an existing one keeps its own): on the
+	// 600k SSB log a catch-up took 4.95 s with 4 KiB pages and 3.97 s with
+	// 16 KiB (medians of 4 runs; 32 KiB 3.73 s, 64 KiB 4.24 s), mostly
+	// from fewer WAL frames and page reads in the kernel.
+	if err := c.Exec("PRAGMA page_size=16384; PRAGMA journal_mode=WAL"); err != nil {
 		return "cannot be opened as a database (" + err.Error() + ")", nil
 	}
 	// temp_store=FILE: the sorts that build indexes spill to temporary
