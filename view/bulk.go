@@ -1,6 +1,7 @@
 package view
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,15 +11,12 @@ import (
 )
 
 // SetBulk switches the file into or out of bulk mode. In bulk mode SQLite
-// does not fsync (synchronous=OFF) and a second connection checkpoints the
-// WAL beside the writer: a catch-up runs much faster, and since the log is
-// the truth nothing is at risk. Entering bulk mode durably marks the file
-// with the operating system's boot id; OpenFile moves a file marked in
-// another boot aside and rebuilds its views (the OS went down while pages
-// were unsynced). Leaving bulk mode copies what it can of the WAL into the
-// file (a passive checkpoint: it does not wait for readers), again without
-// syncing, and syncs as usual from then on; the mark stays until Settle has
-// synced the file.
+// does not fsync (synchronous=OFF): a catch-up runs much faster, and since
+// the log is the truth nothing is at risk. Entering bulk mode durably marks
+// the file with the operating system's boot id; OpenFile moves a file
+// marked in another boot aside and rebuilds its views (the OS went down
+// while pages were unsynced). Leaving bulk mode syncs as usual from then on,
+// but the mark stays until Settle has synced what bulk mode wrote.
 func (f *File) SetBulk(on bool) error {
 	if err := f.Commit(); err != nil {
 		return err
@@ -31,24 +29,18 @@ func (f *File) SetBulk(on bool) error {
 		if err := f.exec(`INSERT OR REPLACE INTO sluice_file(key, value) VALUES ('dirty_boot', '` + strings.ReplaceAll(bootID(), "'", "") + `'); PRAGMA wal_checkpoint(FULL)`); err != nil {
 			return fmt.Errorf("enter bulk mode: %w", err)
 		}
-		if err := f.exec(`PRAGMA synchronous=OFF; PRAGMA wal_autocheckpoint=0`); err != nil {
+		if err := f.exec(`PRAGMA synchronous=OFF`); err != nil {
 			return fmt.Errorf("enter bulk mode: %w", err)
 		}
-		cp, err := startCheckpointer(f.path)
-		if err != nil {
-			return fmt.Errorf("enter bulk mode: %w", err)
-		}
-		f.cp, f.bulk = cp, true
+		f.cp.setSynced(false)
+		f.bulk = true
 		f.unsettled.Store(true)
 		return nil
 	}
-	if err := f.cp.close(); err != nil {
-		return fmt.Errorf("leave bulk mode: checkpoint: %w", err)
-	}
-	f.cp = nil
-	if err := f.exec(`PRAGMA wal_checkpoint(PASSIVE); PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=1000`); err != nil {
+	if err := f.exec(`PRAGMA synchronous=NORMAL`); err != nil {
 		return fmt.Errorf("leave bulk mode: %w", err)
 	}
+	f.cp.poke() // still without fsync: the file is not settled
 	f.bulk = false
 	return nil
 }
@@ -57,11 +49,12 @@ func (f *File) SetBulk(on bool) error {
 // not be on disk yet (see Settle). It is safe to call from any goroutine.
 func (f *File) Unsettled() bool { return f.unsettled.Load() }
 
-// Settle syncs what bulk mode wrote to disk and removes the file's dirty
-// mark. Until then a crash of the operating system makes the next OpenFile
-// rebuild the file's views from the log. OpenFile settles a file marked in
-// the current boot; the indexer settles when it has been idle a while.
-// Settling a file the kernel has already written back is quick.
+// Settle syncs what bulk mode wrote to disk — the database file and its
+// WAL, wherever the pages are — and removes the file's dirty mark. Until
+// then a crash of the operating system makes the next OpenFile rebuild the
+// file's views from the log. OpenFile settles a file marked in the current
+// boot; the indexer settles when it has been idle a while. Settling a file
+// the kernel has already written back is quick.
 func (f *File) Settle() error {
 	if !f.unsettled.Load() || f.bulk {
 		return nil
@@ -69,21 +62,16 @@ func (f *File) Settle() error {
 	if err := f.Commit(); err != nil {
 		return err
 	}
-	if err := f.exec(`PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
-		return fmt.Errorf("settle: %w", err)
+	// From now on checkpoints fsync; then sync what earlier ones did not.
+	if f.cp != nil {
+		f.cp.setSynced(true)
 	}
-	fh, err := os.Open(f.path)
-	if err != nil {
-		return fmt.Errorf("settle: %w", err)
+	for _, p := range []string{f.path, f.path + "-wal"} {
+		if err := syncFile(p); err != nil {
+			return fmt.Errorf("settle: %w", err)
+		}
 	}
-	err = fh.Sync()
-	if cerr := fh.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = fsutil.SyncDir(filepath.Dir(f.path))
-	}
-	if err != nil {
+	if err := fsutil.SyncDir(filepath.Dir(f.path)); err != nil {
 		return fmt.Errorf("settle: %w", err)
 	}
 	if err := f.exec(`DELETE FROM sluice_file WHERE key = 'dirty_boot'`); err != nil {
@@ -91,4 +79,20 @@ func (f *File) Settle() error {
 	}
 	f.unsettled.Store(false)
 	return nil
+}
+
+// syncFile fsyncs the file at path, if it exists.
+func syncFile(path string) error {
+	fh, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	err = fh.Sync()
+	if cerr := fh.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }

@@ -6,13 +6,31 @@ import (
 	"github.com/sluicedb/sluice/internal/sqlite"
 )
 
+// walCheckpointFrames is the WAL size, in frames, that asks for a
+// checkpoint after a commit (SQLite's own default for autocheckpoints).
+// walRestartFrames is the size at which the writer finishes the
+// checkpoint itself, so that the WAL starts over instead of growing (with
+// 16 KiB pages, 64 MiB; left to grow, it reached the database's size, and
+// cutting it back to journal_size_limit then took half a second).
+const (
+	walCheckpointFrames = 1000
+	walRestartFrames    = 4000
+)
+
 // checkpointer copies WAL frames into the database file on its own
-// connection and goroutine, so that in bulk mode the writer's commits do not
-// also pay for the checkpoint: on two cores the copy runs beside the
-// inserts. The writer's connection then has wal_autocheckpoint off.
+// connection and goroutine, so that the writer's commits never pay for a
+// checkpoint (SQLite's automatic checkpoints run inside the commit that
+// crosses the threshold: a local entry waited up to a second behind one).
+// The writer's connection has wal_autocheckpoint off and pokes the
+// checkpointer when its WAL has grown. Checkpoints are passive: they copy
+// what no reader still needs and never wait. They do not fsync while the
+// file holds unsettled pages of bulk mode (see File.Settle): an fsync of
+// hundreds of MB there held the writer's commits up for a second.
 type checkpointer struct {
 	kick chan struct{}
 	stop chan struct{}
+	mode chan bool // setSynced requests
+	ack  chan struct{}
 	done sync.WaitGroup
 	err  error // first checkpoint error, read after stop
 }
@@ -22,13 +40,11 @@ func startCheckpointer(path string) (*checkpointer, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Bulk mode does not sync: nor do its checkpoints (leaving bulk mode
-	// checkpoints again, synced).
-	if err := c.Exec("PRAGMA synchronous=OFF"); err != nil {
+	cp := &checkpointer{kick: make(chan struct{}, 1), stop: make(chan struct{}), mode: make(chan bool), ack: make(chan struct{})}
+	if err := c.Exec("PRAGMA synchronous=NORMAL"); err != nil {
 		c.Close()
 		return nil, err
 	}
-	cp := &checkpointer{kick: make(chan struct{}, 1), stop: make(chan struct{})}
 	cp.done.Add(1)
 	go func() {
 		defer cp.done.Done()
@@ -37,6 +53,15 @@ func startCheckpointer(path string) (*checkpointer, error) {
 			select {
 			case <-cp.stop:
 				return
+			case synced := <-cp.mode:
+				mode := "OFF"
+				if synced {
+					mode = "NORMAL"
+				}
+				if err := c.Exec("PRAGMA synchronous=" + mode); err != nil && cp.err == nil {
+					cp.err = err
+				}
+				cp.ack <- struct{}{}
 			case <-cp.kick:
 				if err := c.Exec("PRAGMA wal_checkpoint(PASSIVE)"); err != nil && cp.err == nil {
 					cp.err = err
@@ -45,6 +70,14 @@ func startCheckpointer(path string) (*checkpointer, error) {
 		}
 	}()
 	return cp, nil
+}
+
+// setSynced makes later checkpoints fsync (synchronous=NORMAL) or not
+// (OFF: while the file holds unsettled pages of bulk mode, which its dirty
+// mark covers). It returns once no checkpoint of the old mode runs.
+func (cp *checkpointer) setSynced(synced bool) {
+	cp.mode <- synced
+	<-cp.ack
 }
 
 // poke asks for a checkpoint; pokes while one runs are merged.

@@ -45,11 +45,9 @@ type File struct {
 	// unsettled: bulk mode wrote pages that may not be on disk yet; the
 	// file keeps its dirty mark until Settle.
 	unsettled atomic.Bool
-	cp        *checkpointer // in bulk mode
-	// sinceCheckpoint counts commits since the checkpointer was last poked.
-	sinceCheckpoint int
-	inTx            bool  // batches are staged in an open transaction
-	err             error // set when a transaction failed
+	cp        *checkpointer
+	inTx      bool  // batches are staged in an open transaction
+	err       error // set when a transaction failed
 
 	// mu guards the views' meta and ahead sets for readers on other
 	// goroutines (Status, Applied, MinSince); only the goroutine driving
@@ -266,6 +264,19 @@ func (f *File) initMeta() error {
 	if err := f.exec("COMMIT"); err != nil {
 		return err
 	}
+	// Checkpoints run on their own connection and goroutine (checkpointer).
+	if err := f.exec("PRAGMA wal_autocheckpoint=0"); err != nil {
+		return err
+	}
+	f.conn.TrackWAL()
+	cp, err := startCheckpointer(f.path)
+	if err != nil {
+		return err
+	}
+	f.cp = cp
+	if f.unsettled.Load() {
+		cp.setSynced(false)
+	}
 	for _, p := range []struct {
 		s   **sqlite.Stmt
 		sql string
@@ -356,6 +367,17 @@ func (f *File) Close() error {
 	if f.bulk && f.err == nil {
 		first = f.SetBulk(false)
 	}
+	if f.cp != nil {
+		if err := f.cp.close(); err != nil && first == nil {
+			first = err
+		}
+		f.cp = nil
+	}
+	if f.unsettled.Load() {
+		// Closing checkpoints: without an fsync while the file is not
+		// settled (see Settle; the next OpenFile settles it).
+		f.exec("PRAGMA synchronous=OFF")
+	}
 	for _, vs := range f.views {
 		if vs.w != nil {
 			if err := vs.w.Close(); err != nil && first == nil {
@@ -374,6 +396,10 @@ func (f *File) Close() error {
 }
 
 func (f *File) closeConn() error {
+	if f.cp != nil {
+		f.cp.close()
+		f.cp = nil
+	}
 	if f.conn == nil {
 		return nil
 	}

@@ -49,6 +49,17 @@ const char *sqlite3_sql(sqlite3_stmt*);
 sqlite3_int64 sqlite3_changes64(sqlite3*);
 int sqlite3_get_autocommit(sqlite3*);
 int sqlite3_complete(const char *sql);
+void *sqlite3_wal_hook(sqlite3*, int(*)(void *,sqlite3*,const char*,int), void*);
+
+// sluice_wal_frames records, in the int its argument points to, how many
+// frames the WAL holds after each commit.
+static int sluice_wal_frames(void *arg, sqlite3 *db, const char *name, int frames) {
+	*(int*)arg = frames;
+	return 0;
+}
+static void sluice_track_wal(sqlite3 *db, int *frames) {
+	sqlite3_wal_hook(db, sluice_wal_frames, frames);
+}
 
 // Bind copies of the bytes (SQLITE_TRANSIENT).
 static int sluice_bind_text_copy(sqlite3_stmt *s, int i, const char *p, int n) {
@@ -157,6 +168,9 @@ type Conn struct {
 	db    *C.sqlite3
 	path  string
 	stmts []*Stmt
+	// walFrames is C memory the WAL hook writes (see TrackWAL); nil until
+	// then.
+	walFrames *C.int
 }
 
 // Open opens the database at path with the given flags (OpenReadWrite |
@@ -181,6 +195,26 @@ func Open(path string, flags int) (*Conn, error) {
 // Path returns the file name the connection was opened with.
 func (c *Conn) Path() string { return c.path }
 
+// TrackWAL makes the connection count the frames in its WAL after each
+// commit (see WALFrames). It replaces SQLite's automatic checkpoints, which
+// use the same hook: set wal_autocheckpoint to 0 and checkpoint yourself.
+func (c *Conn) TrackWAL() {
+	if c.walFrames == nil {
+		c.walFrames = (*C.int)(C.malloc(C.size_t(unsafe.Sizeof(C.int(0)))))
+		*c.walFrames = 0
+	}
+	C.sluice_track_wal(c.db, c.walFrames)
+}
+
+// WALFrames returns how many frames the WAL held after the last commit, if
+// TrackWAL was called.
+func (c *Conn) WALFrames() int {
+	if c.walFrames == nil {
+		return 0
+	}
+	return int(*c.walFrames)
+}
+
 // Close finalizes the connection's statements and closes it. It is
 // idempotent.
 func (c *Conn) Close() error {
@@ -193,6 +227,10 @@ func (c *Conn) Close() error {
 	c.stmts = nil
 	rc := C.sqlite3_close_v2(c.db)
 	c.db = nil
+	if c.walFrames != nil {
+		C.free(unsafe.Pointer(c.walFrames))
+		c.walFrames = nil
+	}
 	if rc != 0 {
 		return &Error{Code: int(rc), Msg: "close " + c.path}
 	}
