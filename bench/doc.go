@@ -10,7 +10,11 @@
 // catching up on the same log (bench/js/run.sh). The incremental benchmark
 // (RunIncremental) appends batches of synthetic SSB messages to a native
 // log whose views have caught up, and times how long the views take to
-// show them.
+// show them. The local-first benchmark (RunLocal) indexes a big backlog in
+// a child `sluice index --follow` while this process appends one local
+// entry every 10 ms, and measures the time from Append to the entry's row
+// being readable by another connection to the view file, by phase, with
+// and without priority.
 //
 // Results come back as structs; WriteMarkdown and WriteSVG methods render
 // them, and SaveSync and SaveIncremental write them under bench/results.

@@ -22,6 +22,7 @@ type indexOptions struct {
 	batch      int
 	txEntries  int
 	noPriority bool
+	share      float64
 	statsFile  string
 }
 
@@ -58,6 +59,7 @@ shows on a terminal, then a summary.`,
 	f.IntVar(&o.batch, "batch", 0, "entries per batch read from the log (default 1000)")
 	f.IntVar(&o.txEntries, "tx-entries", 0, "entries per transaction while catching up (default 20000)")
 	f.BoolVar(&o.noPriority, "no-priority", false, "do not apply local entries ahead of the backlog")
+	f.Float64Var(&o.share, "backlog-share", 0.5, "least share of the writer's time the backlog keeps while local entries go first (0 to 1)")
 	f.StringVar(&o.statsFile, "stats-file", "", "write progress samples (JSON lines, every 100 ms) to this file, for benchmarks")
 	f.MarkHidden("stats-file")
 	return c
@@ -66,6 +68,9 @@ shows on a terminal, then a summary.`,
 func runIndex(ctx context.Context, e *env, o *indexOptions) error {
 	if o.batch < 0 || o.txEntries < 0 {
 		return usagef("--batch and --tx-entries must be positive")
+	}
+	if o.share < 0 || o.share > 1 {
+		return usagef("--backlog-share must be between 0 and 1 (got %v)", o.share)
 	}
 	views, err := resolveViews(o.views)
 	if err != nil {
@@ -104,7 +109,7 @@ func runIndex(ctx context.Context, e *env, o *indexOptions) error {
 			}
 		}
 	}
-	ix, err := index.New(src, files, index.Options{BatchSize: o.batch, TxEntries: o.txEntries, NoPriority: o.noPriority, Logf: logf})
+	ix, err := index.New(src, files, index.Options{BatchSize: o.batch, TxEntries: o.txEntries, NoPriority: o.noPriority, BacklogShare: o.share, Logf: logf})
 	if err != nil {
 		return err
 	}

@@ -167,7 +167,9 @@ func openRO(t *testing.T, path string) *sql.DB {
 func TestOracle(t *testing.T) {
 	payloads := rawPayloads(t, fixture)
 	o := computeOracle(t, payloads)
-	db := openRO(t, indexFixture(t, fixture, index.Options{BatchSize: 250}))
+	// BulkLag 100: the fast path of an initial sync (bulk mode, indexes
+	// built after catch-up) builds what the oracle checks.
+	db := openRO(t, indexFixture(t, fixture, index.Options{BatchSize: 250, BulkLag: 100}))
 
 	q := func(query string, scan func(*sql.Rows)) {
 		t.Helper()
