@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"encoding/binary"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
@@ -13,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sluicedb/sluice/internal/ssbtest"
 	"github.com/sluicedb/sluice/log"
 )
 
@@ -81,20 +81,13 @@ func TestStatusReportsRepair(t *testing.T) {
 	}
 }
 
-// offsetFrames counts the frames of a flumelog-offset file independently.
 func offsetFrames(t *testing.T, path string) [][]byte {
 	t.Helper()
-	b, err := os.ReadFile(path)
+	payloads, err := ssbtest.OffsetPayloads(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out [][]byte
-	for off := 0; off+4 <= len(b); {
-		n := int(binary.BigEndian.Uint32(b[off:]))
-		out = append(out, b[off+4:off+4+n])
-		off += 12 + n
-	}
-	return out
+	return payloads
 }
 
 func TestImport(t *testing.T) {

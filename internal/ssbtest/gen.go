@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"os"
 )
 
 // Options shape a generated log.
@@ -156,4 +157,25 @@ func OffsetLog(payloads [][]byte) []byte {
 		buf.Write(u[:])
 	}
 	return buf.Bytes()
+}
+
+// OffsetPayloads reads the payloads of a flumelog-offset file written with
+// 4-byte trailers and no deleted records (such as the fixture in
+// testdata/ssb), walking the frames itself: tests use it as an oracle that
+// shares no code with package log/offset.
+func OffsetPayloads(path string) ([][]byte, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var out [][]byte
+	for off := 0; off+4 <= len(b); {
+		n := int(binary.BigEndian.Uint32(b[off:]))
+		if off+12+n > len(b) {
+			return nil, fmt.Errorf("%s: frame at %d runs past the end", path, off)
+		}
+		out = append(out, b[off+4:off+4+n])
+		off += 12 + n
+	}
+	return out, nil
 }

@@ -3,7 +3,6 @@ package sqlview_test
 import (
 	"context"
 	"database/sql"
-	"encoding/binary"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -12,6 +11,7 @@ import (
 
 	_ "github.com/mattn/go-sqlite3"
 
+	"github.com/sluicedb/sluice/internal/ssbtest"
 	"github.com/sluicedb/sluice/log"
 	"github.com/sluicedb/sluice/view"
 	"github.com/sluicedb/sluice/view/sqlview"
@@ -229,19 +229,11 @@ func TestExamples(t *testing.T) {
 	}
 }
 
-// readOffsetLog returns the payloads of a flumelog-offset file (test
-// fixture: no deleted records, 4-byte trailers).
 func readOffsetLog(t *testing.T, path string) [][]byte {
 	t.Helper()
-	b, err := os.ReadFile(path)
+	payloads, err := ssbtest.OffsetPayloads(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out [][]byte
-	for off := 0; off+4 <= len(b); {
-		n := int(binary.BigEndian.Uint32(b[off:]))
-		out = append(out, b[off+4:off+4+n])
-		off += 12 + n
-	}
-	return out
+	return payloads
 }

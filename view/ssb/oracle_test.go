@@ -3,10 +3,8 @@ package ssb_test
 import (
 	"context"
 	"database/sql"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"sort"
 	"testing"
@@ -14,6 +12,7 @@ import (
 	_ "github.com/mattn/go-sqlite3"
 
 	"github.com/sluicedb/sluice/index"
+	"github.com/sluicedb/sluice/internal/ssbtest"
 	"github.com/sluicedb/sluice/log/offset"
 	"github.com/sluicedb/sluice/view"
 	"github.com/sluicedb/sluice/view/ssb"
@@ -35,17 +34,11 @@ type oracle struct {
 
 func rawPayloads(t *testing.T, path string) [][]byte {
 	t.Helper()
-	b, err := os.ReadFile(path)
+	payloads, err := ssbtest.OffsetPayloads(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out [][]byte
-	for off := 0; off+4 <= len(b); {
-		n := int(binary.BigEndian.Uint32(b[off:]))
-		out = append(out, b[off+4:off+4+n])
-		off += 12 + n
-	}
-	return out
+	return payloads
 }
 
 func computeOracle(t *testing.T, payloads [][]byte) oracle {
