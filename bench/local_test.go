@@ -84,8 +84,10 @@ func TestLocal(t *testing.T) {
 			}
 		})
 	}
-	if len(res.Follow) != 1 || len(res.Follow[0].Samples) != 10 {
-		t.Errorf("follower experiment: %+v, want 1 with 10 samples", res.Follow)
+	// At least 10 samples: the writer may append a few more before it sees
+	// the follower caught up (the appends before that do not count).
+	if len(res.Follow) != 1 || len(res.Follow[0].Samples) < 10 || len(res.Follow[0].Samples) > 15 {
+		t.Errorf("follower experiment: %+v, want 1 with 10 to 15 samples", res.Follow)
 	} else {
 		localCheckSamples(t, res.Follow[0].Samples, 301)
 	}
