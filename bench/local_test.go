@@ -2,10 +2,7 @@ package bench
 
 import (
 	"context"
-	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -14,32 +11,10 @@ import (
 	"github.com/sluicedb/sluice/view/ssb"
 )
 
-// localBuildSluice builds the sluice binary for the child processes.
-func localBuildSluice(t *testing.T) string {
-	t.Helper()
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
-		if _, err := os.Stat(goTool); err != nil {
-			t.Skip("no go command to build the sluice binary with")
-		}
-	}
-	bin := filepath.Join(t.TempDir(), "sluice")
-	args := []string{"build", "-o", bin}
-	if localRace {
-		args = append(args, "-race")
-	}
-	cmd := exec.Command(goTool, append(args, "github.com/sluicedb/sluice/cmd/sluice")...)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build sluice: %v\n%s", err, out)
-	}
-	return bin
-}
-
 // TestLocal runs the whole benchmark on the 3000-message fixture: every
 // mode once, with a short writer run, the follower and CLI experiments.
 func TestLocal(t *testing.T) {
-	bin := localBuildSluice(t)
+	bin := sluiceBinary(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	cfg := LocalConfig{

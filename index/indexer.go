@@ -87,7 +87,6 @@ type Indexer struct {
 
 	entries    atomic.Int64 // entries read from the log by this Indexer
 	bytes      atomic.Int64 // their payload bytes
-	readSeq    atomic.Uint64
 	started    atomic.Int64 // unix nanos of the last Run/SynchronizeUpTo start
 	lastLocalN atomic.Int64 // local entries applied ahead
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sluicedb/sluice/log"
@@ -104,24 +105,19 @@ func (ix *Indexer) run(ctx context.Context, until log.Seq, follow bool) error {
 	return nil
 }
 
-// frontier is the highest seq the reader has passed; the tail watcher only
-// hurries entries beyond it.
+// frontier is how far the reader has got: the highest seq it has passed,
+// and whether it is at the log's end, waiting for more. The tail watcher
+// only hurries entries beyond it, and none while the reader waits at the
+// end: the reader itself applies them next (handing them over twice would
+// cost a second commit per local entry).
 type frontier struct {
-	mu  sync.Mutex
-	seq log.Seq
+	seq     atomic.Uint64
+	waiting atomic.Bool
 }
 
-func (fr *frontier) set(s log.Seq) {
-	fr.mu.Lock()
-	fr.seq = s
-	fr.mu.Unlock()
-}
+func (fr *frontier) set(s log.Seq) { fr.seq.Store(uint64(s)) }
 
-func (fr *frontier) get() log.Seq {
-	fr.mu.Lock()
-	defer fr.mu.Unlock()
-	return fr.seq
-}
+func (fr *frontier) get() log.Seq { return log.Seq(fr.seq.Load()) }
 
 // read reads the log from seq from in batches, decodes each batch for every
 // file and hands it to the files' writers. It stops once it has read up to
@@ -180,7 +176,10 @@ func (ix *Indexer) read(ctx context.Context, from, until log.Seq, follow bool, p
 		if !follow && pos >= until {
 			return nil
 		}
-		if _, err := ix.src.Wait(ctx, pos); err != nil {
+		fr.waiting.Store(true)
+		_, err := ix.src.Wait(ctx, pos)
+		fr.waiting.Store(false)
+		if err != nil {
 			return err
 		}
 	}
@@ -227,7 +226,7 @@ func (ix *Indexer) tail(ctx context.Context, seen log.Seq, pipes []*pipe, fr *fr
 		full := false
 		for it.Next() {
 			e := it.Entry()
-			if e.Origin == log.Local && e.Seq > fr.get() {
+			if e.Origin == log.Local && e.Seq > fr.get() && !fr.waiting.Load() {
 				local = append(local, e)
 				if len(local) >= ix.opts.BatchSize {
 					full = true

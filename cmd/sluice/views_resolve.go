@@ -66,12 +66,3 @@ func (e *env) lockViews() (*fsutil.FileLock, error) {
 	}
 	return l, err
 }
-
-// viewFiles lists the view files in DIR/views.
-func (e *env) viewFiles() ([]string, error) {
-	m, err := filepath.Glob(filepath.Join(e.viewsDir(), "*.db"))
-	if err != nil {
-		return nil, err
-	}
-	return m, nil
-}

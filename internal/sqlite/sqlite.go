@@ -47,7 +47,6 @@ const char *sqlite3_column_name(sqlite3_stmt*, int);
 int sqlite3_stmt_readonly(sqlite3_stmt*);
 const char *sqlite3_sql(sqlite3_stmt*);
 sqlite3_int64 sqlite3_changes64(sqlite3*);
-int sqlite3_get_autocommit(sqlite3*);
 int sqlite3_complete(const char *sql);
 void *sqlite3_wal_hook(sqlite3*, int(*)(void *,sqlite3*,const char*,int), void*);
 
@@ -255,9 +254,6 @@ func (c *Conn) Exec(sql string) error {
 	return nil
 }
 
-// InTx reports whether a transaction is open.
-func (c *Conn) InTx() bool { return C.sqlite3_get_autocommit(c.db) == 0 }
-
 // Changes returns the number of rows the last statement changed.
 func (c *Conn) Changes() int64 { return int64(C.sqlite3_changes64(c.db)) }
 
@@ -394,9 +390,6 @@ func (s *Stmt) Pending() int {
 	}
 	return len(s.spec) / 3 / s.nparams
 }
-
-// PendingBytes returns the size of the text and blob data waiting for Exec.
-func (s *Stmt) PendingBytes() int { return len(s.buf) }
 
 // Exec runs the rows collected so far (or, for a statement without
 // parameters, runs it once) and clears them. On error it reports which row
