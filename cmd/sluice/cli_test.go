@@ -271,3 +271,18 @@ func TestQueryCannotAttach(t *testing.T) {
 		t.Fatal("a query created a file")
 	}
 }
+
+func TestQueryWait(t *testing.T) {
+	dir := t.TempDir()
+	ok(t, dir, "", "index", "--ssb", fixture)
+	if got := ok(t, dir, "", "query", "--csv", "--wait", "3000", "SELECT count(*) FROM messages"); got != "count(*)\n3000\n" {
+		t.Fatalf("query --wait 3000 printed %q", got)
+	}
+	r := sluice(t, dir, "", "query", "--wait", "3001", "--timeout", "200ms", "SELECT 1")
+	if r.code != 1 || !strings.Contains(r.err, "did not show seq 3001 within 200ms") || r.out != "" {
+		t.Fatalf("query --wait beyond the log: %+v", r)
+	}
+	if r := sluice(t, dir, "", "query", "--wait", "1", "--wait-view", "nope", "SELECT 1"); r.code != 1 || !strings.Contains(r.err, `no view named "nope"`) {
+		t.Fatalf("query --wait-view nope: %+v", r)
+	}
+}
