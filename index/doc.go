@@ -13,6 +13,11 @@
 //	...
 //	err = ix.SynchronizeUpTo(ctx, 0) // up to the log's end; or Run to follow it
 //
+// On a machine with few cores, run a following indexer with GOMAXPROCS of
+// at least 4 (sluice index --follow does): its decoding and writing
+// goroutines keep two Ps busy, and with no spare P the goroutine that
+// notices new local entries can wait up to Go's 10 ms time slice to run.
+//
 // Before indexing, a view whose progress does not match the log (its since
 // is past the log's end, or its last applied entry is not the log's entry
 // at that seq: the log was replaced or cut back) is rebuilt, not trusted.

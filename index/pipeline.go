@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -154,6 +155,10 @@ func (ix *Indexer) read(ctx context.Context, from, until log.Seq, follow bool, p
 					return err
 				}
 			}
+			// Let a goroutine woken meanwhile (the tail watcher's poll) run
+			// now, not after Go's 10 ms time slice, when this one and the
+			// writer keep every P busy.
+			runtime.Gosched()
 			pos = newPos
 		}
 		if !atEnd {
@@ -354,10 +359,28 @@ func (ix *Indexer) write(ctx context.Context, p *pipe) error {
 			if txEntries == 0 {
 				txStart = start
 			}
-			if err := p.f.Stage(ctx, w.b); err != nil {
-				return fmt.Errorf("index: %w", err)
+			// While local entries come, the batch goes in parts, and one
+			// that arrives meanwhile waits for a part, not the batch.
+			parts := []*view.Batch{w.b}
+			if p.local && time.Since(lastAhead) < localActive {
+				parts = w.b.Split(localPart)
 			}
-			txEntries += len(w.b.Entries)
+			for i, part := range parts {
+				if i > 0 {
+					select {
+					case b := <-ahead:
+						if err := applyAhead(b); err != nil {
+							return err
+						}
+						txStart = time.Now()
+					default:
+					}
+				}
+				if err := p.f.Stage(ctx, part); err != nil {
+					return fmt.Errorf("index: %w", err)
+				}
+				txEntries += len(part.Entries)
+			}
 			backlogTime += time.Since(start)
 		case <-ctx.Done():
 			return commit()
@@ -368,6 +391,10 @@ func (ix *Indexer) write(ctx context.Context, p *pipe) error {
 // settleAfter is how long the writer waits, idle, before syncing what a
 // bulk catch-up wrote.
 const settleAfter = 2 * time.Second
+
+// localPart is how many backlog entries the writer stages at a time while
+// local entries come (see localActive).
+const localPart = 250
 
 // localActive is how long after applying local entries the writer keeps
 // its transactions small, expecting more.

@@ -151,7 +151,7 @@ func (f *File) applyTx(ctx context.Context, b *Batch) error {
 		if !b.Ahead && b.From > log.Seq(vs.m.since)+1 {
 			return fmt.Errorf("view %q: batch starts at seq %d but the view has only reached %d", vs.v.Name(), b.From, vs.m.since)
 		}
-		tx := &Tx{ctx: ctx, conn: f.conn, view: vs.v.Name()}
+		tx := &Tx{ctx: ctx, conn: f.conn, view: vs.v.Name(), indexesDone: vs.m.indexesDone}
 		items := make([]Item, 0, len(b.Entries))
 		for j, e := range b.Entries {
 			if e.Seq <= log.Seq(vs.m.since) {
@@ -248,4 +248,40 @@ func (f *File) publish(vs *viewState) {
 	for s := range vs.ahead {
 		vs.pubAhead[s] = struct{}{}
 	}
+}
+
+// Split cuts a backlog batch into batches of at most n entries, in order,
+// that together cover what b covers (From to To) and keep what Decode made
+// of their entries. Staging them one by one is staging b, with room between
+// them for other work. An Ahead batch, or one of at most n entries, comes
+// back whole.
+func (b *Batch) Split(n int) []*Batch {
+	if b.Ahead || n <= 0 || len(b.Entries) <= n {
+		return []*Batch{b}
+	}
+	var out []*Batch
+	from := b.From
+	for i := 0; i < len(b.Entries); i += n {
+		j := min(i+n, len(b.Entries))
+		to := b.Entries[j-1].Seq
+		if j == len(b.Entries) {
+			to = b.To
+		}
+		part := &Batch{Entries: b.Entries[i:j], From: from, To: to, file: b.file}
+		if b.values != nil {
+			part.values = make([][]any, len(b.values))
+			part.errs = make([][]error, len(b.errs))
+			for v := range b.values {
+				if b.values[v] != nil {
+					part.values[v] = b.values[v][i:j]
+				}
+				if b.errs[v] != nil {
+					part.errs[v] = b.errs[v][i:j]
+				}
+			}
+		}
+		out = append(out, part)
+		from = to + 1
+	}
+	return out
 }

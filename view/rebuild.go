@@ -217,7 +217,7 @@ func (f *File) buildIndex(vs *viewState) error {
 				return err
 			}
 			if ib, ok := vs.w.(IndexBuilder); ok {
-				err = ib.BuildIndex(&Tx{conn: f.conn, view: vs.v.Name()}, i)
+				err = ib.BuildIndex(&Tx{conn: f.conn, view: vs.v.Name(), indexesDone: i}, i)
 			} else {
 				err = f.exec(stmts[i])
 			}

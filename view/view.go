@@ -64,7 +64,9 @@ type Writer interface {
 // catch-up without the index let in. BuildIndex builds index i of
 // View.Indexes (whose text still identifies it), inside the transaction
 // that records the objects it creates. Indexes are built one per
-// transaction, so a user's local entries can be applied between them.
+// transaction, so a user's local entries can be applied between them. It
+// is also where a Writer finishes work it deferred while none of the
+// view's indexes were built (see Tx.IndexesDone).
 type IndexBuilder interface {
 	BuildIndex(tx *Tx, i int) error
 }
@@ -121,11 +123,21 @@ func acceptsLocalAhead(v View) bool {
 
 // Tx is the transaction a Writer applies a batch in.
 type Tx struct {
-	ctx     context.Context
-	conn    *Conn
-	view    string
-	rejects []Reject
+	ctx         context.Context
+	conn        *Conn
+	view        string
+	indexesDone int
+	rejects     []Reject
 }
+
+// IndexesDone returns how many of the view's secondary indexes
+// (View.Indexes, built in order) existed when the transaction began. It is
+// 0 while a view catches up from empty (or after its index definitions
+// changed): the indexes are built once it has caught up. A Writer that
+// implements IndexBuilder may, while it is 0, defer work that readers of a
+// view still catching up can do without, as long as BuildIndex(tx, 0)
+// completes it.
+func (tx *Tx) IndexesDone() int { return tx.indexesDone }
 
 // Conn returns the connection to the view file; the transaction is open on
 // it.

@@ -10,17 +10,24 @@ import (
 
 var _ view.IndexBuilder = (*writer)(nil)
 
-// BuildIndex implements view.IndexBuilder: the last index is the unique
-// index on messages.key. Without it, a catch-up lets in every copy of a message that
-// the log holds more than once. In seq order the first copy wins and later
-// ones are skipped, so before the index is created the later copies are
-// removed, with their links, and the contacts and abouts they touched are
+// BuildIndex implements view.IndexBuilder. Before the first index, the
+// contact and about messages a catch-up deferred (see Apply) are folded into
+// contacts and abouts. The last index is the unique index on messages.key.
+// Without it, a catch-up lets in every copy of a message that the log holds
+// more than once. In seq order the first copy wins and later ones are
+// skipped, so before the index is created the later copies are removed,
+// with their links, and the contacts and abouts they touched are
 // recomputed from the messages that remain. A log without copies (the
 // usual case) costs only the attempt to create the index. The other
 // indexes are plain statements.
 func (w *writer) BuildIndex(tx *view.Tx, i int) error {
 	c := tx.Conn()
 	idx := View{}.Indexes()
+	if i == 0 {
+		if err := foldPending(c); err != nil {
+			return fmt.Errorf("fold contacts_abouts_pending: %w", err)
+		}
+	}
 	if i != len(idx)-1 {
 		return c.Exec(idx[i])
 	}
@@ -41,6 +48,19 @@ func (w *writer) BuildIndex(tx *view.Tx, i int) error {
 		return fmt.Errorf("remove copies of messages: %w", err)
 	}
 	return c.Exec(idx[i])
+}
+
+// foldPending sets the contacts and abouts rows from the messages in
+// contacts_abouts_pending, in the order of their primary keys (so the b-trees
+// are written front to back), and empties it.
+func foldPending(c *view.Conn) error {
+	return c.Exec(insertContact + `
+SELECT author_id, subject, following, iif(following IS NULL, NULL, seq), blocking, iif(blocking IS NULL, NULL, seq)
+  FROM contacts_abouts_pending WHERE type = 'contact' ORDER BY author_id, subject, seq` + upsertContact + `;
+` + insertAbout + `
+SELECT subject, author_id, name, iif(name IS NULL, NULL, seq), description, iif(description IS NULL, NULL, seq), image, iif(image IS NULL, NULL, seq)
+  FROM contacts_abouts_pending WHERE type = 'about' ORDER BY subject, author_id, seq` + upsertAbout + `;
+DELETE FROM contacts_abouts_pending`)
 }
 
 // dedupe removes every message whose key a message with a lower seq has,

@@ -9,6 +9,10 @@
 //	contacts(author_id, contact, following, blocking, following_seq, blocking_seq)
 //	abouts(about, author_id, name, description, image, name_seq, description_seq, image_seq)
 //
+// While a view catches up from empty, the backlog's contact and about
+// messages wait in contacts_abouts_pending and are folded into contacts and
+// abouts when it has caught up (see View).
+//
 // Decode is a single-pass parser of SSB message JSON (compact or indented)
 // that extracts just what the tables need, without reflection or
 // allocations; View is the view.View that writes the tables.

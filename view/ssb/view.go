@@ -23,6 +23,13 @@ const Name = "ssb"
 // same whatever the order, because author ids are derived from the feed id
 // and the "latest" values of contacts and abouts are decided by seq, not by
 // arrival (the *_seq columns record which message set each value).
+//
+// While a view catches up from empty (none of its indexes built), the
+// contact and about messages of the backlog are appended to
+// contacts_abouts_pending instead, and folded into contacts and abouts,
+// sorted, before the first index is built; local ones still set their rows
+// at once. Readers see messages, links and authors grow during a catch-up,
+// and contacts and abouts complete once it is done.
 type View struct{}
 
 var (
@@ -36,7 +43,7 @@ func (View) Name() string { return Name }
 
 // Version implements view.View. Bump it when the tables or what goes into
 // them change: every SSB view file is then rebuilt from the log.
-func (View) Version() int { return 1 }
+func (View) Version() int { return 2 }
 
 // Schema implements view.View.
 func (View) Schema() []string {
@@ -81,6 +88,17 @@ func (View) Schema() []string {
   image_seq       INTEGER,
   PRIMARY KEY (about, author_id)
 )`,
+		`CREATE TABLE contacts_abouts_pending(
+  seq         INTEGER PRIMARY KEY,  -- a contact or about message indexed while catching up
+  author_id   INTEGER NOT NULL,
+  type        TEXT NOT NULL,        -- contact or about
+  subject     TEXT NOT NULL,        -- contacts.contact or abouts.about
+  following   INTEGER,              -- the values it sets; NULL if it does not
+  blocking    INTEGER,
+  name        TEXT,
+  description TEXT,
+  image       TEXT
+)`,
 	}
 }
 
@@ -88,13 +106,15 @@ func (View) Schema() []string {
 // messages.key: while a view file catches up with a log from scratch, none
 // of these exist (keeping them up to date row by row is what made initial
 // sync slow: random inserts into big b-trees); they are built once, sorted,
-// when it has caught up. See writer.BuildIndexes for the duplicates.
+// when it has caught up. See writer.BuildIndex for the contacts and abouts
+// a catch-up defers, and for the duplicates.
 func (View) Indexes() []string {
 	return []string{
+		// First: contacts and abouts are brought up to date before it.
+		`CREATE INDEX contacts_contact ON contacts(contact)`,
 		`CREATE INDEX messages_author_sequence ON messages(author_id, sequence)`,
 		`CREATE INDEX messages_type ON messages(type, claimed_ts)`,
 		`CREATE INDEX links_to_key ON links(to_key, rel)`,
-		`CREATE INDEX contacts_contact ON contacts(contact)`,
 		// Last: removing copies of messages first needs the author index.
 		`CREATE UNIQUE INDEX messages_key ON messages(key)`,
 	}
@@ -139,20 +159,9 @@ func (View) Open(c *view.Conn) (view.Writer, error) {
 		{&w.findKey, `SELECT seq FROM messages WHERE key = ?`},
 		{&w.delMessage, `DELETE FROM messages WHERE seq = ?`},
 		{&w.delLinks, `DELETE FROM links WHERE from_seq = ?`},
-		{&w.upContact, `INSERT INTO contacts(author_id, contact, following, following_seq, blocking, blocking_seq) VALUES (?,?,?,?,?,?)
-ON CONFLICT (author_id, contact) DO UPDATE SET
-  following     = iif(excluded.following_seq > ifnull(contacts.following_seq, 0), excluded.following, contacts.following),
-  following_seq = iif(excluded.following_seq > ifnull(contacts.following_seq, 0), excluded.following_seq, contacts.following_seq),
-  blocking      = iif(excluded.blocking_seq > ifnull(contacts.blocking_seq, 0), excluded.blocking, contacts.blocking),
-  blocking_seq  = iif(excluded.blocking_seq > ifnull(contacts.blocking_seq, 0), excluded.blocking_seq, contacts.blocking_seq)`},
-		{&w.upAbout, `INSERT INTO abouts(about, author_id, name, name_seq, description, description_seq, image, image_seq) VALUES (?,?,?,?,?,?,?,?)
-ON CONFLICT (about, author_id) DO UPDATE SET
-  name            = iif(excluded.name_seq > ifnull(abouts.name_seq, 0), excluded.name, abouts.name),
-  name_seq        = iif(excluded.name_seq > ifnull(abouts.name_seq, 0), excluded.name_seq, abouts.name_seq),
-  description     = iif(excluded.description_seq > ifnull(abouts.description_seq, 0), excluded.description, abouts.description),
-  description_seq = iif(excluded.description_seq > ifnull(abouts.description_seq, 0), excluded.description_seq, abouts.description_seq),
-  image           = iif(excluded.image_seq > ifnull(abouts.image_seq, 0), excluded.image, abouts.image),
-  image_seq       = iif(excluded.image_seq > ifnull(abouts.image_seq, 0), excluded.image_seq, abouts.image_seq)`},
+		{&w.upContact, insertContact + ` VALUES (?,?,?,?,?,?)` + upsertContact},
+		{&w.upAbout, insertAbout + ` VALUES (?,?,?,?,?,?,?,?)` + upsertAbout},
+		{&w.insPending, `INSERT INTO contacts_abouts_pending(seq, author_id, type, subject, following, blocking, name, description, image) VALUES (?,?,?,?,?,?,?,?,?)`},
 	} {
 		s, err := c.Prepare(p.sql)
 		if err != nil {
@@ -164,6 +173,27 @@ ON CONFLICT (about, author_id) DO UPDATE SET
 	return w, nil
 }
 
+// The statements that set contacts and abouts rows: the value with the
+// highest seq wins, whatever the order they come in.
+const (
+	insertContact = `INSERT INTO contacts(author_id, contact, following, following_seq, blocking, blocking_seq)`
+	upsertContact = `
+ON CONFLICT (author_id, contact) DO UPDATE SET
+  following     = iif(excluded.following_seq > ifnull(contacts.following_seq, 0), excluded.following, contacts.following),
+  following_seq = iif(excluded.following_seq > ifnull(contacts.following_seq, 0), excluded.following_seq, contacts.following_seq),
+  blocking      = iif(excluded.blocking_seq > ifnull(contacts.blocking_seq, 0), excluded.blocking, contacts.blocking),
+  blocking_seq  = iif(excluded.blocking_seq > ifnull(contacts.blocking_seq, 0), excluded.blocking_seq, contacts.blocking_seq)`
+	insertAbout = `INSERT INTO abouts(about, author_id, name, name_seq, description, description_seq, image, image_seq)`
+	upsertAbout = `
+ON CONFLICT (about, author_id) DO UPDATE SET
+  name            = iif(excluded.name_seq > ifnull(abouts.name_seq, 0), excluded.name, abouts.name),
+  name_seq        = iif(excluded.name_seq > ifnull(abouts.name_seq, 0), excluded.name_seq, abouts.name_seq),
+  description     = iif(excluded.description_seq > ifnull(abouts.description_seq, 0), excluded.description, abouts.description),
+  description_seq = iif(excluded.description_seq > ifnull(abouts.description_seq, 0), excluded.description_seq, abouts.description_seq),
+  image           = iif(excluded.image_seq > ifnull(abouts.image_seq, 0), excluded.image, abouts.image),
+  image_seq       = iif(excluded.image_seq > ifnull(abouts.image_seq, 0), excluded.image_seq, abouts.image_seq)`
+)
+
 type writer struct {
 	c *view.Conn
 	// authors caches feed -> id for feeds known to be in the table.
@@ -172,11 +202,20 @@ type writer struct {
 	// copy of a message indexed ahead (and now replaced) had touched.
 	replaced map[recomputeKey]bool
 
-	insMessage, insLink, findAuthor, insAuthor, findKey, delMessage, delLinks, upContact, upAbout *view.Stmt
+	insMessage, insLink, findAuthor, insAuthor, findKey, delMessage, delLinks, upContact, upAbout, insPending *view.Stmt
 }
 
-// Apply implements view.Writer.
+// Apply implements view.Writer. While the view catches up (none of its
+// indexes built yet), the contact and about messages of the backlog go to
+// contacts_abouts_pending, appended in seq order, and BuildIndex folds them
+// into contacts and abouts, sorted, when the catch-up is done: setting those
+// rows one by one, at random places in their b-trees, was a sixth of a
+// catch-up's time, and more once local entries make every commit write the
+// pages touched since the one before. A local entry (the user's own) sets
+// them at once: the rule that the highest seq wins makes the order of the
+// two irrelevant.
 func (w *writer) Apply(ctx context.Context, tx *view.Tx, items []view.Item) error {
+	deferred := tx.IndexesDone() == 0
 	for _, it := range items {
 		m := it.Value.(*Message)
 		author, err := w.authorID(m.Author)
@@ -196,6 +235,9 @@ func (w *writer) Apply(ctx context.Context, tx *view.Tx, items []view.Item) erro
 			w.insLink.Text(l.To)
 			w.insLink.Text(l.Rel)
 		}
+		if deferred && it.Origin != log.Local && w.deferPending(seq, author, m) {
+			continue
+		}
 		if m.Type == "contact" && m.Contact.Valid && (m.Following.Valid || m.Blocking.Valid) {
 			w.upContact.Int(author)
 			w.upContact.Text(m.Contact.String)
@@ -210,7 +252,7 @@ func (w *writer) Apply(ctx context.Context, tx *view.Tx, items []view.Item) erro
 			setText(w.upAbout, m.Image.Valid, m.Image.String, seq)
 		}
 	}
-	for _, s := range []*view.Stmt{w.insLink, w.upContact, w.upAbout} {
+	for _, s := range []*view.Stmt{w.insLink, w.upContact, w.upAbout, w.insPending} {
 		if err := s.Exec(); err != nil {
 			return err
 		}
@@ -222,6 +264,56 @@ func (w *writer) Apply(ctx context.Context, tx *view.Tx, items []view.Item) erro
 		clear(w.replaced)
 	}
 	return nil
+}
+
+// deferPending adds a contact or about message to contacts_abouts_pending.
+// It reports false for any other message.
+func (w *writer) deferPending(seq, author int64, m *Message) bool {
+	s := w.insPending
+	switch {
+	case m.Type == "contact" && m.Contact.Valid && (m.Following.Valid || m.Blocking.Valid):
+		s.Int(seq)
+		s.Int(author)
+		s.Text("contact")
+		s.Text(m.Contact.String)
+		nullBool(s, m.Following.Valid, m.Following.Bool)
+		nullBool(s, m.Blocking.Valid, m.Blocking.Bool)
+		s.Null()
+		s.Null()
+		s.Null()
+	case m.Type == "about" && m.About.Valid && (m.Name.Valid || m.Description.Valid || m.Image.Valid):
+		s.Int(seq)
+		s.Int(author)
+		s.Text("about")
+		s.Text(m.About.String)
+		s.Null()
+		s.Null()
+		nullText(s, m.Name.Valid, m.Name.String)
+		nullText(s, m.Description.Valid, m.Description.String)
+		nullText(s, m.Image.Valid, m.Image.String)
+	default:
+		return false
+	}
+	return true
+}
+
+func nullBool(s *view.Stmt, valid, v bool) {
+	switch {
+	case !valid:
+		s.Null()
+	case v:
+		s.Int(1)
+	default:
+		s.Int(0)
+	}
+}
+
+func nullText(s *view.Stmt, valid bool, v string) {
+	if valid {
+		s.Text(v)
+	} else {
+		s.Null()
+	}
 }
 
 // recomputeKey names a contacts row (typ "contact": author, contact) or an
@@ -364,7 +456,7 @@ func (w *writer) authorID(feed string) (int64, error) {
 
 // Close implements view.Writer.
 func (w *writer) Close() error {
-	for _, s := range []*view.Stmt{w.insMessage, w.insLink, w.findAuthor, w.insAuthor, w.findKey, w.delMessage, w.delLinks, w.upContact, w.upAbout} {
+	for _, s := range []*view.Stmt{w.insMessage, w.insLink, w.findAuthor, w.insAuthor, w.findKey, w.delMessage, w.delLinks, w.upContact, w.upAbout, w.insPending} {
 		if s != nil {
 			s.Close()
 		}
