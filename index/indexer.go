@@ -38,6 +38,13 @@ type Options struct {
 	// entries is written in bulk mode (no fsync, see view.File.SetBulk)
 	// until it catches up. Default 10000; negative never.
 	BulkLag int
+	// SettleWithin bounds how long a view file stays unsettled after a
+	// bulk catch-up (see view.File.Settle: until then an OS crash rebuilds
+	// its views from the log). An idle indexer settles after 2 s; one kept
+	// busy, for example by a steady stream of local entries, settles once
+	// this much time has passed, by when the kernel has usually written
+	// the pages back and the fsync is quick. Default 1 minute.
+	SettleWithin time.Duration
 	// Logf receives notices for the user (a view rebuilt and why). nil
 	// discards them.
 	Logf func(format string, args ...any)
@@ -61,6 +68,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.BulkLag == 0 {
 		o.BulkLag = 10000
+	}
+	if o.SettleWithin <= 0 {
+		o.SettleWithin = time.Minute
 	}
 	if o.Logf == nil {
 		o.Logf = func(string, ...any) {}

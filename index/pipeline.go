@@ -271,7 +271,7 @@ func (ix *Indexer) tail(ctx context.Context, seen log.Seq, pipes []*pipe, fr *fr
 func (ix *Indexer) write(ctx context.Context, p *pipe) error {
 	var aheadTime, backlogTime time.Duration
 	var txEntries int
-	var txStart, lastAhead time.Time
+	var txStart, lastAhead, leftBulk time.Time
 	building := false // the log was read to its end: build indexes, then leave bulk mode
 	share := ix.opts.BacklogShare
 	commit := func() error {
@@ -328,15 +328,21 @@ func (ix *Indexer) write(ctx context.Context, p *pipe) error {
 					return fmt.Errorf("index %s: %w", p.f.Path(), err)
 				}
 				building = false
+				leftBulk = time.Now()
 			}
 			backlogTime += time.Since(start)
 			ix.broadcast()
 			continue
 		}
-		// Idle after a bulk catch-up: sync what it wrote (see view.File.Settle).
+		// Idle after a bulk catch-up, or busy since long enough: sync what
+		// it wrote (see view.File.Settle).
 		var settle <-chan time.Time
 		if p.f.Unsettled() && !p.f.Bulk() {
-			settle = time.After(settleAfter)
+			wait := settleAfter
+			if !leftBulk.IsZero() {
+				wait = max(0, min(wait, ix.opts.SettleWithin-time.Since(leftBulk)))
+			}
+			settle = time.After(wait)
 		}
 		select {
 		case <-settle:

@@ -2,6 +2,7 @@ package index_test
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"github.com/sluicedb/sluice/log"
 	"github.com/sluicedb/sluice/view"
 	"github.com/sluicedb/sluice/view/ssb"
+	"github.com/sluicedb/sluice/view/viewtest"
 )
 
 func appendPayloads(t testing.TB, l *log.Log, payloads [][]byte, origin log.Origin) {
@@ -146,6 +148,45 @@ func TestFollowSettles(t *testing.T) {
 			t.Fatal("the follower never settled the view file")
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	<-done
+}
+
+// TestBusyFollowerSettles: a follower kept busy by a steady stream of local
+// entries (never idle for the 2 s that settles a file) still settles the
+// view file once SettleWithin has passed since its bulk catch-up.
+func TestBusyFollowerSettles(t *testing.T) {
+	dir := t.TempDir()
+	l := openLog(t, filepath.Join(dir, "log"))
+	appendKV(t, l, 3000, 17, log.Remote)
+	f := openView(t, filepath.Join(dir, "v.db"), kvView("a"))
+	ix, _ := index.New(l, []*view.File{f}, index.Options{BulkLag: 100, SettleWithin: 200 * time.Millisecond})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- ix.Run(ctx) }()
+	if err := ix.WaitFor(ctx, 3000); err != nil {
+		t.Fatal(err)
+	}
+	if !f.Unsettled() {
+		t.Fatal("a bulk catch-up left nothing to settle: the test proves nothing")
+	}
+	// Append and wait for one local entry at a time, so the writer is
+	// never idle for long, until the file is settled: it must be well
+	// before the 2 s an idle follower waits.
+	start := time.Now()
+	for i := 0; f.Unsettled(); i++ {
+		if i == 1_000_000 || time.Since(start) > 1500*time.Millisecond {
+			t.Fatalf("still unsettled after %d local entries in %v, SettleWithin 200ms", i, time.Since(start))
+		}
+		seqs, err := l.Append(ctx, log.Record{Origin: log.Local, Payload: viewtest.Payload(fmt.Sprintf("local%d", i), "x")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := ix.WaitFor(ctx, seqs[0]); err != nil {
+			t.Fatal(err)
+		}
 	}
 	cancel()
 	<-done
