@@ -53,6 +53,9 @@ type LocalConfig struct {
 	Durability log.Durability
 	// Timeout bounds each indexer run; default 10 minutes.
 	Timeout time.Duration
+	// IndexFlags are extra flags for the indexer child, sluice index
+	// --follow (for example "--poll=250us").
+	IndexFlags []string
 	// Modes are the runs of the indexer, each repeated Runs times (a
 	// round runs every mode once, in this order); default LocalModes().
 	Modes []LocalMode

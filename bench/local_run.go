@@ -53,6 +53,7 @@ func localRunOnce(ctx context.Context, cfg LocalConfig, prep *localPrepared, wor
 	if !m.Priority {
 		args = append(args, "--no-priority")
 	}
+	args = append(args, cfg.IndexFlags...)
 	child, err := localStart(cfg.Sluice, dir, "index", args...)
 	if err != nil {
 		return nil, err

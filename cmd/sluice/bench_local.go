@@ -26,6 +26,7 @@ type benchLocalOptions struct {
 	out               string
 	runs, after       int
 	interval, probe   time.Duration
+	indexFlags        []string
 	polls             []time.Duration
 	followAppends     int
 	cliAppends        int
@@ -75,6 +76,7 @@ given with --ssb. Results print as Markdown and are written to --out.`,
 	f.IntVar(&o.followAppends, "follow-appends", 100, "appends per poll interval in the follower experiment (negative: skip it)")
 	f.IntVar(&o.cliAppends, "cli-appends", 20, `"sluice append --local --wait" runs once caught up (negative: skip the CLI experiment)`)
 	f.DurationVar(&o.timeout, "timeout", 10*time.Minute, "limit of each run")
+	f.StringArrayVar(&o.indexFlags, "index-flag", nil, `extra flag for the indexer child, "sluice index --follow" (repeatable; e.g. --index-flag=--poll=250us)`)
 	f.StringSliceVar(&o.modes, "modes", nil, "run only these modes (default priority,priority+writer,no-priority,no-priority+writer)")
 	return c
 }
@@ -116,7 +118,7 @@ func runBenchLocal(ctx context.Context, e *env, o *benchLocalOptions, command st
 	}
 	res, err := bench.RunLocal(ctx, bench.LocalConfig{
 		Sluice: self, Source: source, Prepared: prepared, WorkDir: o.work,
-		Runs: runs, Modes: modes, Interval: o.interval, Probe: o.probe, After: o.after, Timeout: o.timeout,
+		Runs: runs, Modes: modes, Interval: o.interval, Probe: o.probe, IndexFlags: o.indexFlags, After: o.after, Timeout: o.timeout,
 		PollIntervals: o.polls, FollowAppends: o.followAppends, CLIAppends: o.cliAppends,
 		Logf: func(format string, args ...any) { e.notef(format, args...) },
 	})

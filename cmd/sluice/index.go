@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sluicedb/sluice/index"
+	"github.com/sluicedb/sluice/log"
 	"github.com/sluicedb/sluice/view"
 	"github.com/sluicedb/sluice/view/sqlview"
 )
@@ -26,6 +27,7 @@ type indexOptions struct {
 	noPriority bool
 	share      float64
 	statsFile  string
+	poll       time.Duration
 }
 
 func newIndexCmd(e *env) *cobra.Command {
@@ -62,6 +64,7 @@ shows on a terminal, then a summary.`,
 	f.IntVar(&o.txEntries, "tx-entries", 0, "entries per transaction while catching up (default 20000)")
 	f.BoolVar(&o.noPriority, "no-priority", false, "do not apply local entries ahead of the backlog")
 	f.Float64Var(&o.share, "backlog-share", 0.5, "least share of the writer's time the backlog keeps while local entries go first (0 to 1)")
+	f.DurationVar(&o.poll, "poll", time.Millisecond, "with --follow, how often to look for new entries in a sluice log")
 	f.StringVar(&o.statsFile, "stats-file", "", "write progress samples (JSON lines, every 100 ms) to this file, for benchmarks")
 	f.MarkHidden("stats-file")
 	return c
@@ -81,11 +84,17 @@ func runIndex(ctx context.Context, e *env, o *indexOptions) error {
 	if err != nil {
 		return err
 	}
+	if o.poll <= 0 {
+		return usagef("--poll must be positive (got %v)", o.poll)
+	}
 	src, closer, srcName, err := o.src.open(e)
 	if err != nil {
 		return err
 	}
 	defer closer.Close()
+	if r, ok := src.(*log.Reader); ok {
+		r.SetPollInterval(o.poll)
+	}
 	lock, err := e.lockViews()
 	if err != nil {
 		return err
