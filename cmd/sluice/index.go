@@ -84,8 +84,11 @@ func runIndex(ctx context.Context, e *env, o *indexOptions) error {
 	if err != nil {
 		return err
 	}
-	if o.poll <= 0 {
+	if o.poll < 0 {
 		return usagef("--poll must be positive (got %v)", o.poll)
+	}
+	if o.poll == 0 {
+		o.poll = time.Millisecond // sluice rebuild has no --poll
 	}
 	src, closer, srcName, err := o.src.open(e)
 	if err != nil {
