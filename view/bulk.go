@@ -65,8 +65,9 @@ func (f *File) Settle() error {
 	if err := f.Commit(); err != nil {
 		return err
 	}
-	// From now on commits and checkpoints fsync; then sync what earlier
-	// ones did not.
+	// From now on SQLite syncs as synchronous=NORMAL does (checkpoints
+	// fsync, and the WAL header after a restart); then sync what was
+	// written before.
 	if err := f.exec(`PRAGMA synchronous=NORMAL`); err != nil {
 		return fmt.Errorf("settle: %w", err)
 	}
