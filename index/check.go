@@ -25,10 +25,10 @@ func (ix *Indexer) validate() error {
 			if reason == "" {
 				continue
 			}
+			// The file tells its Options.Logf.
 			if err := f.Rebuild(st.Name, reason); err != nil {
 				return fmt.Errorf("index: %w", err)
 			}
-			ix.opts.Logf("view %q in %s: %s; rebuilding it", st.Name, f.Path(), reason)
 		}
 	}
 	return nil

@@ -3,6 +3,7 @@ package index_test
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"testing"
@@ -43,7 +44,13 @@ func appendKV(t *testing.T, l *log.Log, n, keys int, origin log.Origin) []log.Se
 
 func openView(t *testing.T, path string, views ...view.View) *view.File {
 	t.Helper()
-	f, err := view.OpenFile(path, views, view.Options{})
+	return openViewLogf(t, path, nil, views...)
+}
+
+// openViewLogf opens a view file whose notices go to logf.
+func openViewLogf(t *testing.T, path string, logf func(string, ...any), views ...view.View) *view.File {
+	t.Helper()
+	f, err := view.OpenFile(path, views, view.Options{Logf: logf})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,6 +179,13 @@ func TestRunFollowsAndWaitFor(t *testing.T) {
 	if err := ix.WaitFor(ctx, 1, "nope"); err == nil {
 		t.Fatal("WaitFor on an unknown view succeeded")
 	}
+	// An unknown name among known ones is an error too, also for an entry
+	// the known view does not show yet (not a wait until ctx ends).
+	short, cancelShort := context.WithTimeout(ctx, 5*time.Second)
+	defer cancelShort()
+	if err := ix.WaitFor(short, 1_000_000, "a", "nope"); err == nil || errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("WaitFor on a known and an unknown view, for an entry not there yet: %v", err)
+	}
 }
 
 func TestResumeAndReplacedLog(t *testing.T) {
@@ -208,14 +222,14 @@ func TestResumeAndReplacedLog(t *testing.T) {
 	appendKV(t, short, 500, 11, log.Remote)
 	var notes []string
 	logf := func(format string, args ...any) { notes = append(notes, fmt.Sprintf(format, args...)) }
-	f = openView(t, path, kv)
-	ix, _ = index.New(short, []*view.File{f}, index.Options{Logf: logf})
+	f = openViewLogf(t, path, logf, kv)
+	ix, _ = index.New(short, []*view.File{f}, index.Options{})
 	if err := ix.SynchronizeUpTo(ctx, 0); err != nil {
 		t.Fatal(err)
 	}
 	checkKV(t, path, "a", short)
-	if len(notes) == 0 {
-		t.Fatal("no notice of the rebuild")
+	if len(notes) != 1 {
+		t.Fatalf("notices of the rebuild: %q, want one", notes)
 	}
 	f.Close()
 
@@ -223,14 +237,17 @@ func TestResumeAndReplacedLog(t *testing.T) {
 	other := openLog(t, filepath.Join(dir, "other"))
 	appendKV(t, other, 500, 11, log.Remote)
 	notes = nil
-	f = openView(t, path, kv)
-	ix, _ = index.New(other, []*view.File{f}, index.Options{Logf: logf})
+	f = openViewLogf(t, path, logf, kv)
+	ix, _ = index.New(other, []*view.File{f}, index.Options{})
 	if err := ix.SynchronizeUpTo(ctx, 0); err != nil {
 		t.Fatal(err)
 	}
 	checkKV(t, path, "a", other)
 	if len(notes) == 0 {
 		t.Fatal("a view built from another log was trusted")
+	}
+	if len(notes) != 1 {
+		t.Fatalf("notices of the rebuild: %q, want one", notes)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -45,9 +46,6 @@ type Options struct {
 	// this much time has passed, by when the kernel has usually written
 	// the pages back and the fsync is quick. Default 1 minute.
 	SettleWithin time.Duration
-	// Logf receives notices for the user (a view rebuilt and why). nil
-	// discards them.
-	Logf func(format string, args ...any)
 }
 
 func (o Options) withDefaults() Options {
@@ -71,9 +69,6 @@ func (o Options) withDefaults() Options {
 	}
 	if o.SettleWithin <= 0 {
 		o.SettleWithin = time.Minute
-	}
-	if o.Logf == nil {
-		o.Logf = func(string, ...any) {}
 	}
 	return o
 }
@@ -161,28 +156,22 @@ func (ix *Indexer) shows(seq log.Seq, views []string) (bool, error) {
 			return false, err
 		}
 		for _, name := range f.Names() {
-			if len(views) > 0 && !contains(views, name) {
-				continue
-			}
-			found++
-			if !f.Applied(name, seq) {
-				return false, nil
+			if len(views) == 0 || slices.Contains(views, name) {
+				found++
 			}
 		}
 	}
 	if found < len(views) {
 		return false, fmt.Errorf("index: wait for seq %d: no view named %v", seq, views)
 	}
-	return true, nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
+	for _, f := range ix.files {
+		for _, name := range f.Names() {
+			if (len(views) == 0 || slices.Contains(views, name)) && !f.Applied(name, seq) {
+				return false, nil
+			}
 		}
 	}
-	return false
+	return true, nil
 }
 
 func (ix *Indexer) broadcast() {

@@ -125,53 +125,50 @@ func TestLocalFloodDoesNotStarveBacklog(t *testing.T) {
 	checkKV(t, path, "a", l)
 }
 
-// TestFollowSettles: a follower that caught up in bulk mode syncs the view
-// file once idle, and removes its dirty mark.
-func TestFollowSettles(t *testing.T) {
+// followAfterBulk starts a follower (Run) that catches up with a 3000-entry
+// log in bulk mode, waits until it has, and checks that the catch-up left
+// the view file unsettled. Cleanup stops the follower.
+func followAfterBulk(t *testing.T, opts index.Options) (context.Context, *log.Log, *view.File, *index.Indexer) {
+	t.Helper()
 	dir := t.TempDir()
 	l := openLog(t, filepath.Join(dir, "log"))
 	appendKV(t, l, 3000, 17, log.Remote)
 	f := openView(t, filepath.Join(dir, "v.db"), kvView("a"))
-	ix, _ := index.New(l, []*view.File{f}, index.Options{BulkLag: 100})
+	opts.BulkLag = 100
+	ix, _ := index.New(l, []*view.File{f}, opts)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
 	done := make(chan error, 1)
 	go func() { done <- ix.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
 	if err := ix.WaitFor(ctx, 3000); err != nil {
 		t.Fatal(err)
 	}
 	if !f.Unsettled() {
 		t.Fatal("a bulk catch-up left nothing to settle: the test proves nothing")
 	}
+	return ctx, l, f, ix
+}
+
+// TestFollowSettles: a follower that caught up in bulk mode syncs the view
+// file once idle, and removes its dirty mark.
+func TestFollowSettles(t *testing.T) {
+	ctx, _, f, _ := followAfterBulk(t, index.Options{})
 	for f.Unsettled() {
 		if ctx.Err() != nil {
 			t.Fatal("the follower never settled the view file")
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	cancel()
-	<-done
 }
 
 // TestBusyFollowerSettles: a follower kept busy by a steady stream of local
 // entries (never idle for the 2 s that settles a file) still settles the
 // view file once SettleWithin has passed since its bulk catch-up.
 func TestBusyFollowerSettles(t *testing.T) {
-	dir := t.TempDir()
-	l := openLog(t, filepath.Join(dir, "log"))
-	appendKV(t, l, 3000, 17, log.Remote)
-	f := openView(t, filepath.Join(dir, "v.db"), kvView("a"))
-	ix, _ := index.New(l, []*view.File{f}, index.Options{BulkLag: 100, SettleWithin: 200 * time.Millisecond})
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	done := make(chan error, 1)
-	go func() { done <- ix.Run(ctx) }()
-	if err := ix.WaitFor(ctx, 3000); err != nil {
-		t.Fatal(err)
-	}
-	if !f.Unsettled() {
-		t.Fatal("a bulk catch-up left nothing to settle: the test proves nothing")
-	}
+	ctx, l, f, ix := followAfterBulk(t, index.Options{SettleWithin: 200 * time.Millisecond})
 	// Append and wait for one local entry at a time, so the writer is
 	// never idle for long, until the file is settled: it must be well
 	// before the 2 s an idle follower waits.
@@ -188,6 +185,4 @@ func TestBusyFollowerSettles(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	cancel()
-	<-done
 }

@@ -82,7 +82,6 @@ func (f *File) Rebuild(name, reason string) error {
 		return fmt.Errorf("rebuild view %q: open writer: %w", name, err)
 	}
 	vs.w = w
-	f.opts.Logf("view %q in %s: rebuilding from the log: %s", name, f.path, reason)
 	return nil
 }
 

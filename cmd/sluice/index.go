@@ -126,7 +126,7 @@ func runIndex(ctx context.Context, e *env, o *indexOptions) error {
 			}
 		}
 	}
-	ix, err := index.New(src, files, index.Options{BatchSize: o.batch, TxEntries: o.txEntries, NoPriority: o.noPriority, BacklogShare: o.share, Logf: logf})
+	ix, err := index.New(src, files, index.Options{BatchSize: o.batch, TxEntries: o.txEntries, NoPriority: o.noPriority, BacklogShare: o.share})
 	if err != nil {
 		return err
 	}
