@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"time"
 )
 
 // chunkSize is how much of a segment an iterator reads at a time.
@@ -33,6 +34,9 @@ type iter struct {
 	// refetched is the file offset of a damaged frame already re-read from
 	// disk once (a reader may hold stale bytes after a writer's repair).
 	refetched int64
+	// listedMod and listedAt are the directory's modification time when
+	// checkGap last listed it, and when (a reader's check for a gap).
+	listedMod, listedAt time.Time
 
 	seek *seekIndex // shared with the other iterators of the log; may be nil
 }
@@ -192,12 +196,12 @@ func (it *iter) fill() (bool, error) {
 // writer names it after the seq of its first entry, the one this iterator
 // needs next (a stat, not a directory listing: followers poll here). A
 // segment that ends in the middle of a frame, with another one after it,
-// is corrupt.
+// is corrupt. It reports whether there is more to read.
 func (it *iter) nextSegment() (bool, error) {
 	path := filepath.Join(it.dir, fmt.Sprintf("%020d", uint64(it.next)))
 	if _, err := os.Stat(path); err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return false, nil
+			return it.checkGap()
 		}
 		return false, fmt.Errorf("read log: %w", err)
 	}
@@ -205,6 +209,45 @@ func (it *iter) nextSegment() (bool, error) {
 		return false, it.corrupt(fmt.Sprintf("segment ends inside a frame (%d bytes) and another segment follows", leftover))
 	}
 	return true, it.open(segment{path: path, first: it.next})
+}
+
+// checkGap is for a Reader at the end of a segment with no segment named
+// after the seq it needs next: the end of the log, unless a later segment
+// exists — then this one lost its last records, and the seqs have a gap.
+// (The writer's own iterators check the end against the seqs appended.)
+// It lists the directory only when its modification time changed, or a
+// second has passed (coarse timestamps), since the last listing: followers
+// poll here.
+func (it *iter) checkGap() (bool, error) {
+	if it.limit != nil {
+		return false, nil
+	}
+	fi, err := os.Stat(it.dir)
+	if err != nil {
+		return false, fmt.Errorf("read log: %w", err)
+	}
+	if fi.ModTime().Equal(it.listedMod) && time.Since(it.listedAt) < time.Second {
+		return false, nil
+	}
+	it.listedMod, it.listedAt = fi.ModTime(), time.Now()
+	segs, err := listSegments(it.dir)
+	if err != nil {
+		return false, err
+	}
+	for _, s := range segs {
+		if s.first == it.next {
+			return false, nil // made since the stat: the next call opens it
+		}
+	}
+	if len(segs) == 0 || segs[len(segs)-1].first < it.next {
+		return false, nil
+	}
+	// The writer moves on only after finishing a segment: what it wrote
+	// to this one since fill looked is still to be read.
+	if more, err := it.fill(); err != nil || more {
+		return more, err
+	}
+	return false, it.corrupt(fmt.Sprintf("the segment ends before seq %d and a later segment follows", it.next))
 }
 
 // damaged handles a frame that fails its checks. For the writer's own log

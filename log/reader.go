@@ -43,8 +43,12 @@ func OpenReader(dir string) (*Reader, error) {
 	return &Reader{dir: dir, poll: DefaultPollInterval}, nil
 }
 
-// SetPollInterval sets how often Wait checks the files for new entries.
+// SetPollInterval sets how often Wait checks the files for new entries;
+// d <= 0 means DefaultPollInterval.
 func (r *Reader) SetPollInterval(d time.Duration) {
+	if d <= 0 {
+		d = DefaultPollInterval
+	}
 	r.mu.Lock()
 	r.poll = d
 	r.mu.Unlock()

@@ -53,6 +53,9 @@ shows on a terminal, then a summary.`,
   sluice index --follow`,
 		Args: noArgs,
 		RunE: func(c *cobra.Command, args []string) error {
+			if err := o.checkTuning(); err != nil {
+				return err
+			}
 			return runIndex(c.Context(), e, &o)
 		},
 	}
@@ -63,32 +66,36 @@ shows on a terminal, then a summary.`,
 	f.IntVar(&o.batch, "batch", 0, "entries per batch read from the log (default 1000)")
 	f.IntVar(&o.txEntries, "tx-entries", 0, "entries per transaction while catching up (default 20000)")
 	f.BoolVar(&o.noPriority, "no-priority", false, "do not apply local entries ahead of the backlog")
-	f.Float64Var(&o.share, "backlog-share", 0.5, "least share of the writer's time the backlog keeps while local entries go first (0 to 1)")
-	f.DurationVar(&o.poll, "poll", time.Millisecond, "with --follow, how often to look for new entries in a sluice log")
+	f.Float64Var(&o.share, "backlog-share", 0.5, "least share of the writer's time the backlog keeps while local entries go first (more than 0, at most 1)")
+	f.DurationVar(&o.poll, "poll", log.DefaultPollInterval, "with --follow, how often to look for new entries in a sluice log")
 	f.StringVar(&o.statsFile, "stats-file", "", "write progress samples (JSON lines, every 100 ms) to this file, for benchmarks")
 	f.MarkHidden("stats-file")
 	return c
 }
 
+// checkTuning checks the flags only sluice index has (sluice rebuild shares
+// indexOptions and leaves them zero: the defaults).
+func (o *indexOptions) checkTuning() error {
+	switch {
+	case o.batch < 0:
+		return usagef("--batch %d: want a positive number of entries", o.batch)
+	case o.txEntries < 0:
+		return usagef("--tx-entries %d: want a positive number of entries", o.txEntries)
+	case o.share <= 0 || o.share > 1:
+		return usagef("--backlog-share %v: want more than 0 and at most 1", o.share)
+	case o.poll <= 0:
+		return usagef("--poll %v: want a positive duration", o.poll)
+	}
+	return nil
+}
+
 func runIndex(ctx context.Context, e *env, o *indexOptions) error {
-	if o.batch < 0 || o.txEntries < 0 {
-		return usagef("--batch and --tx-entries must be positive")
-	}
-	if o.share < 0 || o.share > 1 {
-		return usagef("--backlog-share must be between 0 and 1 (got %v)", o.share)
-	}
 	if o.follow && !o.noPriority {
 		schedulePromptly()
 	}
 	views, err := resolveViews(o.views)
 	if err != nil {
 		return err
-	}
-	if o.poll < 0 {
-		return usagef("--poll must be positive (got %v)", o.poll)
-	}
-	if o.poll == 0 {
-		o.poll = time.Millisecond // sluice rebuild has no --poll
 	}
 	src, closer, srcName, err := o.src.open(e)
 	if err != nil {
