@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/sluicedb/sluice/internal/fsutil"
+
 	"github.com/sluicedb/sluice/index"
 	"github.com/sluicedb/sluice/log"
 	"github.com/sluicedb/sluice/log/offset"
@@ -423,7 +425,7 @@ func SaveIncremental(dir string, rep *IncrementalReport) (string, error) {
 		return "", err
 	}
 	path := filepath.Join(dir, IncrementalReportName(rep.Messages))
-	return path, writeFileAtomic(path, b.Bytes())
+	return path, fsutil.WriteFileAtomic(path, b.Bytes(), 0o644)
 }
 
 func (rep *IncrementalReport) maxReps() int {

@@ -29,8 +29,6 @@ type JSRun struct {
 	// Samples: entries every view holds over time (the slowest view's
 	// byte offset, mapped to frames).
 	Samples []Sample
-	// Proc is the child process as a whole (with its verification reads).
-	Proc procRun
 }
 
 // runJS runs the JavaScript side once. offs are the log's frame offsets,
@@ -73,7 +71,7 @@ func runJS(ctx context.Context, runner, logPath, tempDir string, offs []int64) (
 	r := JSRun{
 		System: out.System, Wall: time.Duration(out.WallMS * float64(time.Millisecond)), PeakRSS: out.PeakRSS,
 		CPU:        time.Duration((out.CPUUserMS + out.CPUSystemMS) * float64(time.Millisecond)),
-		OtherCores: -1, Messages: out.Messages, LogBytes: out.LogBytes, Proc: p,
+		OtherCores: -1, Messages: out.Messages, LogBytes: out.LogBytes,
 	}
 	if out.OtherBusyCores != nil {
 		r.OtherCores = *out.OtherBusyCores

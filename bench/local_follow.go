@@ -232,7 +232,7 @@ func localCLI(ctx context.Context, cfg LocalConfig, prep *localPrepared, work st
 	}
 	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
 	defer cancel()
-	child, err := localStart(cfg.Sluice, dir, "index", "--dir", dir, "index", "--follow")
+	child, err := localStartIndexer(cfg, dir)
 	if err != nil {
 		return nil, err
 	}

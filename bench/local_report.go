@@ -53,28 +53,12 @@ func (r *LocalRun) Latency(phases ...string) LocalStats {
 // catchUp is the phases before the indexer caught up.
 var localCatchUp = []string{localPhaseBacklog, localPhaseBuild}
 
-func localMedianDur(ds []time.Duration) time.Duration {
-	if len(ds) == 0 {
-		return 0
-	}
-	s := slices.Clone(ds)
-	slices.Sort(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
-}
-
+// localMedian is medianOf, NaN for no values (shown as "–").
 func localMedian(fs []float64) float64 {
 	if len(fs) == 0 {
 		return math.NaN()
 	}
-	s := slices.Clone(fs)
-	slices.Sort(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+	return medianOf(fs)
 }
 
 // LocalModeSummary is the median over the rounds of one mode.
@@ -87,8 +71,6 @@ type LocalModeSummary struct {
 	// this mode's time divided by the same priority's time without the
 	// writer in the same round; NaN without such a pair.
 	BacklogRatio, CaughtUpRatio float64
-	// Appends is the median number of samples while catching up.
-	Appends int
 	// DuringBacklog, DuringBuild, CatchUp (both) and Idle are the medians
 	// over the runs of each run's percentiles.
 	DuringBacklog, DuringBuild, CatchUp, Idle LocalStats
@@ -104,7 +86,6 @@ func (res *LocalResult) Summary() []LocalModeSummary {
 		var backlog, caught []time.Duration
 		var bRatio, cRatio []float64
 		var stats [4][]LocalStats
-		var appends []float64
 		for i := range res.Runs {
 			r := &res.Runs[i]
 			if r.Mode != m {
@@ -120,15 +101,12 @@ func (res *LocalResult) Summary() []LocalModeSummary {
 			for j, ph := range [][]string{{localPhaseBacklog}, {localPhaseBuild}, localCatchUp, {localPhaseIdle}} {
 				stats[j] = append(stats[j], r.Latency(ph...))
 			}
-			cu := r.Latency(localCatchUp...)
-			appends = append(appends, float64(cu.N))
-			sum.WorstCatchUp = max(sum.WorstCatchUp, cu.Max)
+			sum.WorstCatchUp = max(sum.WorstCatchUp, stats[2][len(stats[2])-1].Max)
 		}
-		sum.Backlog, sum.CaughtUp = localMedianDur(backlog), localMedianDur(caught)
+		sum.Backlog, sum.CaughtUp = medianOf(backlog), medianOf(caught)
 		if len(bRatio) > 0 {
 			sum.BacklogRatio, sum.CaughtUpRatio = localMedian(bRatio), localMedian(cRatio)
 		}
-		sum.Appends = int(localMedian(appends))
 		for j, dst := range []*LocalStats{&sum.DuringBacklog, &sum.DuringBuild, &sum.CatchUp, &sum.Idle} {
 			*dst = localMedianStats(stats[j])
 		}
@@ -161,7 +139,7 @@ func localMedianStats(ss []LocalStats) LocalStats {
 	if len(n) == 0 {
 		return LocalStats{}
 	}
-	return LocalStats{N: int(localMedian(n)), P50: localMedianDur(p50), P99: localMedianDur(p99), Max: localMedianDur(mx)}
+	return LocalStats{N: int(localMedian(n)), P50: medianOf(p50), P99: medianOf(p99), Max: medianOf(mx)}
 }
 
 func localMs(d time.Duration) string {

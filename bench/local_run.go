@@ -49,12 +49,11 @@ func localRunOnce(ctx context.Context, cfg LocalConfig, prep *localPrepared, wor
 		w = l
 	}
 	stats := filepath.Join(dir, "stats.jsonl")
-	args := []string{"--dir", dir, "index", "--follow", "--stats-file", stats}
+	args := []string{"--stats-file", stats}
 	if !m.Priority {
 		args = append(args, "--no-priority")
 	}
-	args = append(args, cfg.IndexFlags...)
-	child, err := localStart(cfg.Sluice, dir, "index", args...)
+	child, err := localStartIndexer(cfg, dir, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -469,14 +468,17 @@ type localChild struct {
 	err    error // set when done is closed
 }
 
-// localStart starts sluice with args; its output goes to dir/NAME.out.
-func localStart(sluice, dir, name string, args ...string) (*localChild, error) {
-	out := filepath.Join(dir, name+".out")
+// localStartIndexer starts "sluice --dir DIR index --follow" with args
+// and cfg.IndexFlags; its output goes to dir/index.out.
+func localStartIndexer(cfg LocalConfig, dir string, args ...string) (*localChild, error) {
+	out := filepath.Join(dir, "index.out")
 	f, err := os.Create(out)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
+	args = append(append([]string{"--dir", dir, "index", "--follow"}, args...), cfg.IndexFlags...)
+	sluice := cfg.Sluice
 	cmd := exec.Command(sluice, args...)
 	cmd.Stdout, cmd.Stderr = f, f
 	localSysProcAttr(cmd)

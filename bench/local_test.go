@@ -131,7 +131,7 @@ func TestLocalStats(t *testing.T) {
 	if (localStatsOf(nil) != LocalStats{}) {
 		t.Error("stats of no samples are not zero")
 	}
-	if got := localMedianDur([]time.Duration{3, 1, 2, 10}); got != 2 {
+	if got := medianOf([]time.Duration{3, 1, 2, 10}); got != 2 {
 		t.Errorf("median of 1 2 3 10 = %v, want 2 (the mean of the middle two, truncated)", got)
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/sluicedb/sluice/internal/fsutil"
 )
 
 // FindRepo returns the sluice repository holding dir or one of its
@@ -78,7 +80,7 @@ func SaveSync(dir string, rep *SyncReport) ([]string, error) {
 			return err
 		}
 		path := filepath.Join(dir, name)
-		if err := writeFileAtomic(path, b.Bytes()); err != nil {
+		if err := fsutil.WriteFileAtomic(path, b.Bytes(), 0o644); err != nil {
 			return err
 		}
 		written = append(written, path)
@@ -98,31 +100,4 @@ func SaveSync(dir string, rep *SyncReport) ([]string, error) {
 		}
 	}
 	return written, nil
-}
-
-// writeFileAtomic writes data to a temporary file next to path, syncs it
-// and renames it over path.
-func writeFileAtomic(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Chmod(0o644)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
-		os.Remove(f.Name())
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
 }

@@ -10,7 +10,8 @@ const seekEvery = 1024
 
 // seekIndex remembers where in its segment every seekEvery-th record
 // starts, as iterators pass them, so that Iter(from) starts reading near
-// from instead of at the start of a segment (up to 64 MB). It is shared by
+// from instead of at the start of a segment (up to SegmentSize, 8 MiB by
+// default). It is shared by
 // the iterators of one Log or Reader. Offsets only ever describe complete,
 // checked records: segments are append-only, so they stay true.
 type seekIndex struct {

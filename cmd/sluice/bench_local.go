@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sluicedb/sluice/internal/fsutil"
+
 	"github.com/spf13/cobra"
 
 	"github.com/sluicedb/sluice/bench"
@@ -82,8 +84,20 @@ given with --ssb. Results print as Markdown and are written to --out.`,
 }
 
 func runBenchLocal(ctx context.Context, e *env, o *benchLocalOptions, command string) error {
-	if o.runs < 0 || o.after <= 0 {
-		return usagef("--runs must not be negative, --after must be positive")
+	switch {
+	case o.runs < 0:
+		return usagef("--runs %d: want 0 or more", o.runs)
+	case o.after <= 0:
+		return usagef("--after %d: want a positive number of appends", o.after)
+	case o.interval <= 0:
+		return usagef("--interval %v: want a positive duration", o.interval)
+	case o.probe <= 0:
+		return usagef("--probe %v: want a positive duration", o.probe)
+	}
+	for _, d := range o.polls {
+		if d <= 0 {
+			return usagef("--poll %v: want positive durations", d)
+		}
 	}
 	runs := o.runs
 	if runs == 0 {
@@ -139,7 +153,7 @@ func runBenchLocal(ctx context.Context, e *env, o *benchLocalOptions, command st
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
-	if err := os.WriteFile(path, md.Bytes(), 0o644); err != nil {
+	if err := fsutil.WriteFileAtomic(path, md.Bytes(), 0o644); err != nil {
 		return err
 	}
 	e.notef("wrote %s", path)

@@ -17,16 +17,15 @@ import (
 
 // logStatus is what sluice status reports.
 type logStatus struct {
-	Path     string        `json:"path"`
-	Format   string        `json:"format"`
-	Head     log.Seq       `json:"head"`
-	Bytes    int64         `json:"bytes"`
-	Local    int64         `json:"local"`
-	Remote   int64         `json:"remote"`
-	Deleted  int64         `json:"deleted,omitempty"`
-	LastOpen *time.Time    `json:"last_open,omitempty"`
-	Repairs  []log.Repair  `json:"repairs"`
-	ScanTime time.Duration `json:"-"`
+	Path     string       `json:"path"`
+	Format   string       `json:"format"`
+	Head     log.Seq      `json:"head"`
+	Bytes    int64        `json:"bytes"`
+	Local    int64        `json:"local"`
+	Remote   int64        `json:"remote"`
+	Deleted  int64        `json:"deleted,omitempty"`
+	LastOpen *time.Time   `json:"last_open,omitempty"`
+	Repairs  []log.Repair `json:"repairs"`
 }
 
 func newStatusCmd(e *env) *cobra.Command {
@@ -123,7 +122,6 @@ func readStatus(e *env, sf *sourceFlags) (*logStatus, error) {
 			st.Bytes += fi.Size()
 		}
 	}
-	start := time.Now()
 	it, err := src.Iter(1)
 	if err != nil {
 		return nil, err
@@ -138,6 +136,5 @@ func readStatus(e *env, sf *sourceFlags) (*logStatus, error) {
 			st.Remote++
 		}
 	}
-	st.ScanTime = time.Since(start)
 	return st, it.Err()
 }

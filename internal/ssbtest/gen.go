@@ -6,7 +6,6 @@
 package ssbtest
 
 import (
-	"bytes"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
@@ -141,22 +140,6 @@ func randomContent(rng *rand.Rand, authors, keys []string) any {
 	default:
 		return map[string]any{"type": "other", "n": rng.IntN(1000), "nested": map[string]any{"a": []any{1, "two", nil}}}
 	}
-}
-
-// OffsetLog returns payloads framed as a flumelog-offset file (4-byte
-// trailers).
-func OffsetLog(payloads [][]byte) []byte {
-	var buf bytes.Buffer
-	var u [4]byte
-	for _, p := range payloads {
-		binary.BigEndian.PutUint32(u[:], uint32(len(p)))
-		buf.Write(u[:])
-		buf.Write(p)
-		buf.Write(u[:])
-		binary.BigEndian.PutUint32(u[:], uint32(buf.Len()+4))
-		buf.Write(u[:])
-	}
-	return buf.Bytes()
 }
 
 // OffsetPayloads reads the payloads of a flumelog-offset file written with

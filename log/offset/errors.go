@@ -18,7 +18,6 @@ type FormatError struct {
 	Path   string // the file
 	Offset int64  // byte offset where the check failed
 	Reason string // what was wrong
-	Err    error  // underlying error, if any
 }
 
 // Error names the file, the offset and what was wrong.
@@ -28,9 +27,6 @@ func (e *FormatError) Error() string {
 
 // Is reports whether target is log.ErrNotLog.
 func (e *FormatError) Is(target error) bool { return target == log.ErrNotLog }
-
-// Unwrap returns the underlying error, if any.
-func (e *FormatError) Unwrap() error { return e.Err }
 
 // readErr wraps an error from reading path at off. A file closed under a
 // reader (Log.Close) becomes log.ErrClosed; a file that ends before off

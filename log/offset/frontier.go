@@ -22,7 +22,7 @@ func (l *Log) advance(next log.Seq, end int64) log.Seq {
 	have := (l.next - 1) / indexEvery // highest index slot held
 	switch need := (next - 1) / indexEvery; {
 	case need == have:
-	case need == have+1 && (next-1)%indexEvery == 0:
+	case need == have+1 && indexed(next):
 		l.index = append(l.index, end)
 	default:
 		return l.next
@@ -83,7 +83,7 @@ func (l *Log) walk(size int64, stop log.Seq) (log.Seq, error) {
 			l.setWalked(size)
 			break
 		}
-		if (s.seq-1)%indexEvery == 0 {
+		if indexed(s.seq) {
 			l.advance(s.seq, s.off)
 		}
 	}
@@ -96,3 +96,7 @@ func (l *Log) setWalked(size int64) {
 	l.walked = size
 	l.mu.Unlock()
 }
+
+// indexed reports whether the frame with seq next starts an index slot
+// (l.index holds the offset of every such frame up to l.next).
+func indexed(next log.Seq) bool { return (next-1)%indexEvery == 0 }

@@ -89,7 +89,7 @@ func (it *iterator) Next() bool {
 			it.size, restated = size, true
 			continue
 		}
-		if f.seq >= it.known && f.seq%indexEvery == 0 {
+		if f.seq >= it.known && indexed(f.seq+1) {
 			it.known = it.l.advance(f.seq+1, it.sc.off)
 		}
 		if f.seq < it.from || f.deleted {

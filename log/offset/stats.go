@@ -45,7 +45,7 @@ func (l *Log) Stats() (Stats, error) {
 		if f.deleted {
 			st.Deleted++
 		}
-		if s.seq%indexEvery == 1 {
+		if indexed(s.seq) {
 			l.advance(s.seq, s.off)
 		}
 	}
