@@ -37,7 +37,8 @@ or another log with --log, or an SSB log.offset with --ssb.`,
   sluice cat --ssb ~/.ssb/flume/log.offset | head`,
 		Args: noArgs,
 		RunE: func(c *cobra.Command, args []string) error {
-			return printEntries(c.Context(), e, &o.src, log.Seq(o.from), o.follow, o.json)
+			from := log.Seq(o.from)
+			return printEntries(c.Context(), e, &o.src, func(log.Source) (log.Seq, error) { return from, nil }, o.follow, o.json)
 		},
 	}
 	f := c.Flags()
@@ -49,12 +50,18 @@ or another log with --log, or an SSB log.offset with --ssb.`,
 }
 
 // printEntries prints the entries of the chosen source from seq from on.
-func printEntries(ctx context.Context, e *env, sf *sourceFlags, from log.Seq, follow, asJSON bool) error {
+// printEntries prints the source's entries from the seq start gives (which
+// may look at the open source), and with follow, new ones as they come.
+func printEntries(ctx context.Context, e *env, sf *sourceFlags, start func(log.Source) (log.Seq, error), follow, asJSON bool) error {
 	src, closer, _, err := sf.open(e)
 	if err != nil {
 		return err
 	}
 	defer closer.Close()
+	from, err := start(src)
+	if err != nil {
+		return err
+	}
 	it, err := src.Iter(from)
 	if err != nil {
 		return err
@@ -134,23 +141,18 @@ func newTailCmd(e *env) *cobra.Command {
 			if n < 0 {
 				return usagef("-n must not be negative")
 			}
-			src, closer, _, err := o.src.open(e)
-			if err != nil {
-				return err
+			// The source is opened once: Last walks a whole log.offset.
+			lastN := func(src log.Source) (log.Seq, error) {
+				last, err := src.Last()
+				if err != nil {
+					return 0, err
+				}
+				if last >= log.Seq(n) {
+					return last - log.Seq(n) + 1, nil
+				}
+				return 1, nil
 			}
-			last, err := src.Last()
-			closer.Close()
-			if err != nil {
-				return err
-			}
-			from := log.Seq(1)
-			if last > log.Seq(n) {
-				from = last - log.Seq(n) + 1
-			}
-			if n == 0 {
-				from = last + 1
-			}
-			return printEntries(c.Context(), e, &o.src, from, o.follow, o.json)
+			return printEntries(c.Context(), e, &o.src, lastN, o.follow, o.json)
 		},
 	}
 	f := c.Flags()
