@@ -3,6 +3,7 @@ package log
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"testing"
 	"time"
@@ -87,6 +88,66 @@ func TestReaderZeroPollInterval(t *testing.T) {
 		cancel()
 		if !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("poll interval %v: Wait = %v, want the context's deadline", d, err)
+		}
+	}
+}
+
+// TestReaderEmptySegment: a Reader at an empty segment (a new log, or one
+// that has just moved to a new segment) is at the end of the log: Last,
+// Iter and Wait return, they do not reopen the segment forever.
+func TestReaderEmptySegment(t *testing.T) {
+	for _, rollover := range []bool{false, true} {
+		dir := t.TempDir()
+		l := openT(t, dir, Options{SegmentSize: 4096, Durability: SyncNone})
+		var want Seq
+		if rollover {
+			// Append until a new segment exists; its last one is empty.
+			for i := 1; i <= 10000; i++ {
+				appendN(t, l, i, i, Remote)
+				want = Seq(i)
+				segs, err := listSegments(dir)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(segs) > 1 {
+					if fi, err := os.Stat(segs[len(segs)-1].path); err == nil && fi.Size() == 0 {
+						break
+					}
+				}
+			}
+		}
+		done := make(chan error, 1)
+		go func() {
+			r, err := OpenReader(dir)
+			if err != nil {
+				done <- err
+				return
+			}
+			defer r.Close()
+			last, err := r.Last()
+			if err == nil && last != want {
+				err = fmt.Errorf("Last = %d, want %d", last, want)
+			}
+			if err == nil {
+				ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+				_, err = r.Wait(ctx, want)
+				cancel()
+				if errors.Is(err, context.DeadlineExceeded) {
+					err = nil
+				}
+			}
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("rollover %v: %v", rollover, err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("rollover %v: the Reader did not return within 10s", rollover)
+		}
+		if got := readAll(t, l, 1); Seq(len(got)) != want {
+			t.Fatalf("rollover %v: read %d entries, want %d", rollover, len(got), want)
 		}
 	}
 }

@@ -198,6 +198,11 @@ func (it *iter) fill() (bool, error) {
 // segment that ends in the middle of a frame, with another one after it,
 // is corrupt. It reports whether there is more to read.
 func (it *iter) nextSegment() (bool, error) {
+	if it.seg.first == it.next {
+		// The current segment is still empty (a new log, or the writer
+		// has just moved to it): it is the one named after it.next.
+		return it.checkGap()
+	}
 	path := filepath.Join(it.dir, fmt.Sprintf("%020d", uint64(it.next)))
 	if _, err := os.Stat(path); err != nil {
 		if errors.Is(err, os.ErrNotExist) {

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sluicedb/sluice/internal/ssbtest"
 	"github.com/sluicedb/sluice/log"
@@ -285,5 +286,36 @@ func TestQueryWait(t *testing.T) {
 	}
 	if r := sluice(t, dir, "", "query", "--wait", "1", "--wait-view", "nope", "SELECT 1"); r.code != 1 || !strings.Contains(r.err, `no view named "nope"`) {
 		t.Fatalf("query --wait-view nope: %+v", r)
+	}
+}
+
+// TestRejectedFirstAppend: a record over the default 16 MiB limit is refused
+// with an error naming it and the limit; the log it leaves is empty, and
+// status, cat and index on it return at once (a Reader at an empty segment
+// once reopened it forever).
+func TestRejectedFirstAppend(t *testing.T) {
+	dir := t.TempDir()
+	big := `"` + strings.Repeat("a", 17<<20) + `"`
+	r := sluice(t, dir, big, "append")
+	if r.code != 1 || !strings.Contains(r.err, "record too large") || !strings.Contains(r.err, "16777216") {
+		t.Fatalf("append of a 17 MiB record: %+v", result{r.out, r.err[:min(len(r.err), 300)], r.code})
+	}
+	done := make(chan string, 1)
+	go func() {
+		var got []string
+		for _, args := range [][]string{{"status"}, {"cat"}, {"index"}} {
+			r := sluice(t, dir, "", args...)
+			got = append(got, fmt.Sprintf("%s: exit %d, %q", args[0], r.code, r.out))
+		}
+		done <- strings.Join(got, "; ")
+	}()
+	select {
+	case got := <-done:
+		if !strings.Contains(got, "status: exit 0") || !strings.Contains(got, "head seq:   0") ||
+			!strings.Contains(got, `cat: exit 0, ""`) || !strings.Contains(got, "index: exit 0") {
+			t.Fatalf("on the empty log: %s", got)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("status, cat or index on an empty log did not return within 30s")
 	}
 }
