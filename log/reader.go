@@ -34,8 +34,12 @@ const DefaultPollInterval = time.Millisecond
 // dir is not a sluice log and with an error wrapping os.ErrNotExist if dir
 // does not exist.
 func OpenReader(dir string) (*Reader, error) {
-	if _, err := os.Stat(dir); err != nil {
+	fi, err := os.Stat(dir)
+	if err != nil {
 		return nil, fmt.Errorf("open log %s: %w", dir, err)
+	}
+	if !fi.IsDir() {
+		return nil, fmt.Errorf("open log %s: %w: a sluice log is a directory, this is a file", dir, ErrNotLog)
 	}
 	if err := checkFormat(dir, false); err != nil {
 		return nil, fmt.Errorf("open log %s: %w", dir, err)

@@ -319,3 +319,24 @@ func TestRejectedFirstAppend(t *testing.T) {
 		t.Fatal("status, cat or index on an empty log did not return within 30s")
 	}
 }
+
+// TestIndexLog: sluice index --log reads a native log in another directory;
+// given a file, it says that a sluice log is a directory and points to
+// --ssb.
+func TestIndexLog(t *testing.T) {
+	src := t.TempDir()
+	ok(t, src, "", "import", "../../testdata/ssb")
+	dir := t.TempDir()
+	n := len(offsetFrames(t, fixture))
+	r := sluice(t, dir, "", "index", "--log", filepath.Join(src, "log"))
+	if r.code != 0 || !strings.Contains(r.err, fmt.Sprintf("indexed %d entries", n)) {
+		t.Fatalf("index --log: %+v", r)
+	}
+	if got := ok(t, dir, "", "query", "--csv", "SELECT count(*) FROM messages"); got != fmt.Sprintf("count(*)\n%d\n", n) {
+		t.Fatalf("messages after index --log: %q", got)
+	}
+	r = sluice(t, t.TempDir(), "", "index", "--log", fixture)
+	if r.code != 1 || !strings.Contains(r.err, "is a directory") || !strings.Contains(r.err, "--ssb") {
+		t.Fatalf("index --log FILE: %+v", r)
+	}
+}

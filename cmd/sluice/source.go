@@ -58,6 +58,9 @@ func (s *sourceFlags) open(e *env) (src log.Source, closer io.Closer, name strin
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil, "", fmt.Errorf("no log in %s (append to it or import one first, or use --log or --ssb)", dir)
 	}
+	if errors.Is(err, log.ErrNotLog) {
+		return nil, nil, "", fmt.Errorf("%w (for an SSB flumelog-offset file, use --ssb)", err)
+	}
 	if err != nil {
 		return nil, nil, "", err
 	}
