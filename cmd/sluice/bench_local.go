@@ -3,9 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -117,13 +115,17 @@ func runBenchLocal(ctx context.Context, e *env, o *benchLocalOptions, command st
 	}
 	source, prepared := o.ssb, o.prepared
 	if source == "" {
-		dir, err := generateSSB(ctx, e, o.gen, o.messages, o.authors)
+		if _, err := os.Stat(o.gen); err != nil {
+			return usagef("--gen %s: %v (run from the repository's root, or give --gen or --ssb)", o.gen, err)
+		}
+		path, err := bench.GenerateSSBLog(ctx, o.gen, o.messages, o.authors, e.errOut)
 		if err != nil {
 			return err
 		}
-		source = dir
+		source = path
 		if prepared == "" {
-			prepared = filepath.Join(dir, "sluice-log")
+			// Beside flume/ in the generated log's directory.
+			prepared = filepath.Join(filepath.Dir(filepath.Dir(path)), "sluice-log")
 		}
 	}
 	source, err = findOffsetLog(source)
@@ -158,25 +160,6 @@ func runBenchLocal(ctx context.Context, e *env, o *benchLocalOptions, command st
 	}
 	e.notef("wrote %s", path)
 	return nil
-}
-
-// generateSSB runs the generator script and returns the directory it
-// prints (holding flume/log.offset).
-func generateSSB(ctx context.Context, e *env, gen string, messages, authors int) (string, error) {
-	if _, err := os.Stat(gen); err != nil {
-		return "", usagef("generator %s: %v (run from the repository's root, or give --gen or --ssb)", gen, err)
-	}
-	args := []string{gen, strconv.Itoa(messages)}
-	if authors > 0 {
-		args = append(args, strconv.Itoa(authors))
-	}
-	cmd := exec.CommandContext(ctx, "bash", args...)
-	cmd.Stderr = e.errOut
-	out, err := cmd.Output()
-	if err != nil {
-		return "", fmt.Errorf("%s: %w", strings.Join(args, " "), err)
-	}
-	return strings.TrimSpace(string(out)), nil
 }
 
 // benchCommandLine renders args as a shell command line, for the results.
