@@ -220,11 +220,15 @@ type LocalSample struct {
 
 // Phase says when the sample was appended: during the backlog, while the
 // indexer built its indexes after it, or once it had caught up.
-func (s LocalSample) Phase(r *LocalRun) string {
+func (s LocalSample) Phase(r *LocalRun) string { return localPhase(s.At, r.Backlog, r.CaughtUp) }
+
+// localPhase names the phase of an indexer run at time at, given when it
+// had applied the backlog and when it had caught up.
+func localPhase(at, backlog, caughtUp time.Duration) string {
 	switch {
-	case s.At < r.Backlog:
+	case at < backlog:
 		return localPhaseBacklog
-	case s.At < r.CaughtUp:
+	case at < caughtUp:
 		return localPhaseBuild
 	}
 	return localPhaseIdle

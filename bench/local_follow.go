@@ -210,15 +210,7 @@ type LocalCLIRun struct {
 
 // Phase says when the run started: during the backlog, the index build
 // or once caught up.
-func (r LocalCLIRun) Phase(c *LocalCLI) string {
-	switch {
-	case r.At < c.Backlog:
-		return localPhaseBacklog
-	case r.At < c.CaughtUp:
-		return localPhaseBuild
-	}
-	return localPhaseIdle
-}
+func (r LocalCLIRun) Phase(c *LocalCLI) string { return localPhase(r.At, c.Backlog, c.CaughtUp) }
 
 // localCLI runs the CLI experiment over a fresh copy of the prepared log.
 func localCLI(ctx context.Context, cfg LocalConfig, prep *localPrepared, work string) (*LocalCLI, error) {

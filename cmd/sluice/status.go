@@ -85,31 +85,19 @@ repaired (a torn tail cut off after a crash), if anything.`,
 }
 
 func readStatus(e *env, sf *sourceFlags) (*logStatus, error) {
-	if err := sf.check(); err != nil {
-		return nil, err
-	}
-	if sf.ssbPath != "" {
-		path, err := findOffsetLog(sf.ssbPath)
-		if err != nil {
-			return nil, err
-		}
-		l, err := offset.Open(path)
-		if err != nil {
-			return nil, err
-		}
-		defer l.Close()
-		s, err := l.Stats()
-		if err != nil {
-			return nil, err
-		}
-		return &logStatus{Path: path, Format: fmt.Sprintf("flumelog-offset, %d-byte trailers", s.TrailerWidth),
-			Head: log.Seq(s.Frames), Bytes: s.Bytes, Remote: s.Frames - s.Deleted, Deleted: s.Deleted}, nil
-	}
 	src, closer, dir, err := sf.open(e)
 	if err != nil {
 		return nil, err
 	}
 	defer closer.Close()
+	if l, ok := src.(*offset.Log); ok {
+		s, err := l.Stats()
+		if err != nil {
+			return nil, err
+		}
+		return &logStatus{Path: dir, Format: fmt.Sprintf("flumelog-offset, %d-byte trailers", s.TrailerWidth),
+			Head: log.Seq(s.Frames), Bytes: s.Bytes, Remote: s.Frames - s.Deleted, Deleted: s.Deleted}, nil
+	}
 	st := &logStatus{Path: dir, Format: "sluice"}
 	if lo, err := log.ReadLastOpen(dir); err == nil {
 		st.LastOpen, st.Repairs = &lo.Time, lo.Repairs
