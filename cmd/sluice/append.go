@@ -107,24 +107,37 @@ func runAppend(c *cobra.Command, e *env, o *appendOptions) error {
 // readJSONLines reads one JSON value per line; blank lines are skipped. It
 // fails on the first invalid line, naming it.
 func readJSONLines(r io.Reader, name string, origin log.Origin) ([]log.Record, error) {
-	br := bufio.NewReaderSize(r, 1<<20)
 	var recs []log.Record
+	err := eachJSONLine(r, name, func(v []byte) error {
+		recs = append(recs, log.Record{Origin: origin, Payload: v})
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%w (nothing was appended)", err)
+	}
+	return recs, nil
+}
+
+// eachJSONLine calls fn with each non-blank line of r, trimmed, checking
+// that it is one JSON value; it fails on the first line that is not (or
+// that fn refuses), naming r as name and the line's number.
+func eachJSONLine(r io.Reader, name string, fn func([]byte) error) error {
+	br := bufio.NewReaderSize(r, 1<<20)
 	for n := 1; ; n++ {
 		line, err := br.ReadBytes('\n')
-		if len(line) > 0 {
-			line = bytes.TrimSpace(line)
-			if len(line) > 0 {
-				if !json.Valid(line) {
-					return nil, fmt.Errorf("%s line %d: not a valid JSON value: %s (nothing was appended)", name, n, abbrev(string(line)))
-				}
-				recs = append(recs, log.Record{Origin: origin, Payload: line})
+		if t := bytes.TrimSpace(line); len(t) > 0 {
+			if !json.Valid(t) {
+				return fmt.Errorf("%s line %d: not a valid JSON value: %s", name, n, abbrev(string(t)))
+			}
+			if err := fn(t); err != nil {
+				return err
 			}
 		}
 		if err == io.EOF {
-			return recs, nil
+			return nil
 		}
 		if err != nil {
-			return nil, fmt.Errorf("read %s: %w", name, err)
+			return fmt.Errorf("read %s: %w", name, err)
 		}
 	}
 }

@@ -2,8 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -85,23 +83,13 @@ func importJSONLines(c *cobra.Command, e *env, batch int) error {
 	}
 	defer os.Remove(tmp.Name())
 	defer tmp.Close()
-	br := bufio.NewReaderSize(e.in, 1<<20)
 	w := bufio.NewWriterSize(tmp, 1<<20)
-	for n := 1; ; n++ {
-		line, err := br.ReadBytes('\n')
-		if t := bytes.TrimSpace(line); len(t) > 0 {
-			if !json.Valid(t) {
-				return fmt.Errorf("standard input line %d: not a valid JSON value: %s (nothing was imported)", n, abbrev(string(t)))
-			}
-			w.Write(t)
-			w.WriteByte('\n')
-		}
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return fmt.Errorf("read standard input: %w", err)
-		}
+	err = eachJSONLine(e.in, "standard input", func(v []byte) error {
+		w.Write(v)
+		return w.WriteByte('\n')
+	})
+	if err != nil {
+		return fmt.Errorf("%w (nothing was imported)", err)
 	}
 	if err := w.Flush(); err != nil {
 		return err
