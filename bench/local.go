@@ -60,12 +60,16 @@ type LocalConfig struct {
 	// round runs every mode once, in this order); default LocalModes().
 	Modes []LocalMode
 
-	// PollIntervals are the log.Reader poll intervals compared by the
+	// PollIntervals are the log.Reader poll intervals compared (with
+	// each other and with a Reader watching the log) by the
 	// follower experiment (an index.Indexer over a log.Reader in this
 	// process, idle, with appends every Interval); default 1 ms (the
 	// default, log.DefaultPollInterval), 250 µs, 5 ms. None if
 	// FollowAppends < 0.
 	PollIntervals []time.Duration
+	// NoWatch skips the follower experiment where the Reader watches the
+	// log's directory (inotify) instead of polling.
+	NoWatch bool
 	// FollowEntries is the size of the follower experiment's log (the
 	// first entries of the prepared log); default 3000.
 	FollowEntries int
@@ -170,7 +174,8 @@ type LocalResult struct {
 	Backlog log.Seq
 	// Runs in the order they ran.
 	Runs []LocalRun
-	// Follow holds the follower experiment, one per poll interval.
+	// Follow holds the follower experiment, one per poll interval, then
+	// one watching the log.
 	Follow []LocalFollow
 	// CLI is the "sluice append --local --wait" experiment; nil if skipped.
 	CLI *LocalCLI
@@ -290,9 +295,17 @@ func RunLocal(ctx context.Context, cfg LocalConfig) (*LocalResult, error) {
 	if cfg.FollowAppends > 0 {
 		for _, d := range cfg.PollIntervals {
 			cfg.Logf("follower: poll every %v", d)
-			f, err := localFollow(ctx, cfg, prep, work, d)
+			f, err := localFollow(ctx, cfg, prep, work, d, false)
 			if err != nil {
 				return nil, fmt.Errorf("bench local: follower, poll %v: %w", d, err)
+			}
+			res.Follow = append(res.Follow, *f)
+		}
+		if !cfg.NoWatch {
+			cfg.Logf("follower: watching the log (inotify)")
+			f, err := localFollow(ctx, cfg, prep, work, log.DefaultPollInterval, true)
+			if err != nil {
+				return nil, fmt.Errorf("bench local: follower, inotify: %w", err)
 			}
 			res.Follow = append(res.Follow, *f)
 		}

@@ -20,13 +20,18 @@ import (
 	"github.com/sluicedb/sluice/view/ssb"
 )
 
-// LocalFollow is the follower experiment for one poll interval: an
-// index.Indexer over a log.Reader in this process, caught up with a small
-// log, and local entries appended every Interval by a log.Log in this
-// process too (the Reader sees them through the files, as across
+// LocalFollow is the follower experiment for one way of noticing new
+// entries: an index.Indexer over a log.Reader in this process, caught up
+// with a small log, and local entries appended every Interval by a log.Log
+// in this process too (the Reader sees them through the files, as across
 // processes).
 type LocalFollow struct {
-	Poll time.Duration
+	// Poll is the Reader's poll interval, unless Watch: then the Reader
+	// was left to watch the log's directory (log.Reader.SetWatch), and
+	// Watched says whether it did (false where inotify is not available:
+	// it polled every log.DefaultPollInterval).
+	Poll           time.Duration
+	Watch, Watched bool
 	// Samples are the appended entries (all after catch-up).
 	Samples []LocalSample
 	// IdleCPU is the CPU time this process used per second of wall time
@@ -35,14 +40,26 @@ type LocalFollow struct {
 	IdleCPU, BusyCPU float64
 }
 
+// Name says how the follower noticed new entries: "poll 1ms", "inotify".
+func (f LocalFollow) Name() string {
+	switch {
+	case f.Watched:
+		return "inotify"
+	case f.Watch:
+		return "no inotify: poll " + f.Poll.String()
+	}
+	return "poll " + f.Poll.String()
+}
+
 // localFollow runs the follower experiment with the Reader polling every
-// poll.
-func localFollow(ctx context.Context, cfg LocalConfig, prep *localPrepared, work string, poll time.Duration) (*LocalFollow, error) {
+// poll, or watching the log's directory if watch is set.
+func localFollow(ctx context.Context, cfg LocalConfig, prep *localPrepared, work string, poll time.Duration, watch bool) (*LocalFollow, error) {
+	res := &LocalFollow{Poll: poll, Watch: watch}
 	small, err := localSmallLog(ctx, prep, filepath.Join(work, "follow-log"), log.Seq(cfg.FollowEntries))
 	if err != nil {
 		return nil, err
 	}
-	dir := filepath.Join(work, "follow-"+strings.ReplaceAll(poll.String(), "µ", "u"))
+	dir := filepath.Join(work, "follow-"+strings.NewReplacer("µ", "u", " ", "-", ":", "").Replace(res.Name()))
 	if err := os.RemoveAll(dir); err != nil {
 		return nil, err
 	}
@@ -60,6 +77,7 @@ func localFollow(ctx context.Context, cfg LocalConfig, prep *localPrepared, work
 	}
 	defer r.Close()
 	r.SetPollInterval(poll)
+	r.SetWatch(watch)
 	if err := os.MkdirAll(filepath.Join(dir, "views"), 0o755); err != nil {
 		return nil, err
 	}
@@ -97,7 +115,6 @@ func localFollow(ctx context.Context, cfg LocalConfig, prep *localPrepared, work
 	if err := o.run(ctx); err != nil {
 		return nil, errors.Join(err, stop())
 	}
-	res := &LocalFollow{Poll: poll}
 	cpu0, wall0 := localCPUTime(), time.Now()
 	select {
 	case <-time.After(cfg.FollowIdle): // the workload: nothing happens
@@ -107,6 +124,7 @@ func localFollow(ctx context.Context, cfg LocalConfig, prep *localPrepared, work
 		return nil, errors.Join(ctx.Err(), stop())
 	}
 	res.IdleCPU = (localCPUTime() - cpu0).Seconds() / time.Since(wall0).Seconds()
+	res.Watched = r.Watching()
 
 	w, err := log.Open(logDir, log.Options{Durability: cfg.Durability})
 	if err != nil {
@@ -120,7 +138,7 @@ func localFollow(ctx context.Context, cfg LocalConfig, prep *localPrepared, work
 	cpu0, wall0 = localCPUTime(), time.Now()
 	go func() {
 		defer wg.Done()
-		werr = localWrite(ctx, cfg.Interval, cfg.FollowAppends, w, o, "follow-"+poll.String())
+		werr = localWrite(ctx, cfg.Interval, cfg.FollowAppends, w, o, "follow-"+res.Name())
 	}()
 	oerr := o.run(ctx)
 	if oerr != nil {

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/sluicedb/sluice/log"
 )
 
 // Targets of the local-first benchmark, for the priority mode with the
@@ -283,8 +285,10 @@ func (res *LocalResult) WriteMarkdown(w io.Writer, command string) error {
 		p("log; %d local entries appended every %v by a `log.Log` in this process (the Reader sees them through the files,\n", cfg.FollowAppends, cfg.Interval)
 		p("as across processes). CPU is this process's CPU time per wall second (1.0 = one core), idle for %v, then\n", cfg.FollowIdle)
 		p("while appending (the writer and the polling reader included). The indexer may apply an entry while `Append` is still\n")
-		p("syncing it (a Reader sees a record once written, before the fsync), so latency from `Append`'s start is shown too.\n\n")
-		p("| poll interval | p50 ms | p99 ms | max ms | n | from Append's start: p50 ms | p99 ms | max ms | Append p50 ms | idle CPU | CPU while appending |\n")
+		p("syncing it (a Reader sees a record once written, before the fsync), so latency from `Append`'s start is shown too.\n")
+		p("\"inotify\": the Reader watches the log's directory (`Reader.SetWatch`, the default) and wakes when a segment is\n")
+		p("written to; it still looks every %v. Otherwise it polls (`SetWatch(false)`).\n\n", log.WatchCheckInterval)
+		p("| the follower | p50 ms | p99 ms | max ms | n | from Append's start: p50 ms | p99 ms | max ms | Append p50 ms | idle CPU | CPU while appending |\n")
 		p("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 		for _, f := range res.Follow {
 			var ds, fromStart, appends []time.Duration
@@ -294,7 +298,7 @@ func (res *LocalResult) WriteMarkdown(w io.Writer, command string) error {
 				appends = append(appends, s.Append)
 			}
 			st := localStatsOf(fromStart)
-			p("| %v | %s | %s | %s | %s | %s | %.2f | %.2f |\n", f.Poll, localStatsCells(localStatsOf(ds)),
+			p("| %s | %s | %s | %s | %s | %s | %.2f | %.2f |\n", f.Name(), localStatsCells(localStatsOf(ds)),
 				localMs(st.P50), localMs(st.P99), localMs(st.Max), localMs(localStatsOf(appends).P50), f.IdleCPU, f.BusyCPU)
 		}
 		p("\n")

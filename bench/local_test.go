@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -61,10 +62,22 @@ func TestLocal(t *testing.T) {
 	}
 	// At least 10 samples: the writer may append a few more before it sees
 	// the follower caught up (the appends before that do not count).
-	if len(res.Follow) != 1 || len(res.Follow[0].Samples) < 10 || len(res.Follow[0].Samples) > 15 {
-		t.Errorf("follower experiment: %+v, want 1 with 10 to 15 samples", res.Follow)
-	} else {
-		localCheckSamples(t, res.Follow[0].Samples, 301)
+	wantFollow := []string{"| poll 1ms |", "| no inotify: poll 1ms |"}
+	if runtime.GOOS == "linux" {
+		wantFollow[1] = "| inotify |"
+	}
+	if len(res.Follow) != len(wantFollow) {
+		t.Errorf("follower experiments: %+v, want %q", res.Follow, wantFollow)
+	}
+	for i, f := range res.Follow {
+		if i < len(wantFollow) && "| "+f.Name()+" |" != wantFollow[i] {
+			t.Errorf("follower experiment %d is %q, want %q", i, f.Name(), wantFollow[i])
+		}
+		if len(f.Samples) < 10 || len(f.Samples) > 15 {
+			t.Errorf("follower experiment %s: %d samples, want 10 to 15", f.Name(), len(f.Samples))
+		} else {
+			localCheckSamples(t, f.Samples, 301)
+		}
 	}
 	if c := res.CLI; c == nil || len(c.Wait) < 3 || len(c.NoWait) < 3 || c.NotVisible != 0 {
 		t.Errorf("CLI experiment: %+v, want 3 runs or more each way, all visible", c)
@@ -79,7 +92,7 @@ func TestLocal(t *testing.T) {
 	if err := res.WriteMarkdown(&md, "sluice bench local --test"); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"| priority+writer |", "| no-priority+writer |", "| 1ms |", "append --local --wait"} {
+	for _, want := range append([]string{"| priority+writer |", "| no-priority+writer |", "append --local --wait"}, wantFollow...) {
 		if !strings.Contains(md.String(), want) {
 			t.Errorf("the Markdown lacks %q:\n%s", want, md.String())
 		}

@@ -81,6 +81,7 @@ func TestReaderZeroPollInterval(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer r.Close()
+	r.SetWatch(false)
 	for _, d := range []time.Duration{0, -time.Second} {
 		r.SetPollInterval(d)
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)

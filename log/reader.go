@@ -15,20 +15,34 @@ import (
 //
 // All methods are safe for concurrent use.
 type Reader struct {
-	dir  string
-	poll time.Duration
+	dir string
 
-	mu   sync.Mutex
-	tail *iter // follows the last segment to answer Last
-	last Seq
+	mu      sync.Mutex
+	poll    time.Duration
+	check   time.Duration // how often Wait looks while it watches
+	noWatch bool          // SetWatch(false)
+	watch   *dirWatch     // set up by the first Wait; nil while polling
+	tried   bool          // the first Wait has tried to set up watch
+	closed  bool
+	tail    *iter // follows the last segment to answer Last
+	last    Seq
 
 	seek seekIndex // shared by the iterators
+
+	// sleeping, if set, is called each time Wait is about to sleep
+	// (tests append then, to check what wakes it).
+	sleeping func()
 }
 
 var _ Source = (*Reader)(nil)
 
-// DefaultPollInterval is how often Reader.Wait looks for new entries.
+// DefaultPollInterval is how often Reader.Wait looks for new entries when
+// it polls.
 const DefaultPollInterval = time.Millisecond
+
+// WatchCheckInterval is how often Reader.Wait looks for new entries while
+// it watches the log's directory, in case a change went unseen.
+const WatchCheckInterval = 100 * time.Millisecond
 
 // OpenReader opens the log in dir for reading. It fails with ErrNotLog if
 // dir is not a sluice log and with an error wrapping os.ErrNotExist if dir
@@ -44,11 +58,11 @@ func OpenReader(dir string) (*Reader, error) {
 	if err := checkFormat(dir, false); err != nil {
 		return nil, fmt.Errorf("open log %s: %w", dir, err)
 	}
-	return &Reader{dir: dir, poll: DefaultPollInterval}, nil
+	return &Reader{dir: dir, poll: DefaultPollInterval, check: WatchCheckInterval}, nil
 }
 
-// SetPollInterval sets how often Wait checks the files for new entries;
-// d <= 0 means DefaultPollInterval.
+// SetPollInterval sets how often Wait checks the files for new entries
+// when it polls (see SetWatch); d <= 0 means DefaultPollInterval.
 func (r *Reader) SetPollInterval(d time.Duration) {
 	if d <= 0 {
 		d = DefaultPollInterval
@@ -56,6 +70,26 @@ func (r *Reader) SetPollInterval(d time.Duration) {
 	r.mu.Lock()
 	r.poll = d
 	r.mu.Unlock()
+}
+
+// SetWatch chooses how Wait notices new entries. On (the default), Wait
+// sleeps until the file system reports a write to the log's directory
+// (inotify, on Linux), and still looks every WatchCheckInterval. Off, or
+// where that is not available (other systems, or when the user's inotify
+// limits are reached), it polls every poll interval. A watch sees writes
+// made on this machine only. Call it before the first Wait.
+func (r *Reader) SetWatch(on bool) {
+	r.mu.Lock()
+	r.noWatch = !on
+	r.mu.Unlock()
+}
+
+// Watching reports whether Wait sleeps on a watch of the log's directory
+// (see SetWatch): false before the first Wait, and when it polls.
+func (r *Reader) Watching() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.watch != nil && !r.noWatch
 }
 
 // Dir returns the log's directory.
@@ -104,21 +138,29 @@ func (r *Reader) Get(seq Seq) (Entry, error) {
 	return Entry{}, fmt.Errorf("get seq %d: %w", seq, ErrNotFound)
 }
 
-// Wait blocks until the log holds an entry with seq > after, checking the
-// files every poll interval, and returns Last. It returns ctx.Err() when ctx
-// ends first.
+// Wait blocks until the log holds an entry with seq > after, and returns
+// Last. It wakes on a change the file system reports, or polls (see
+// SetWatch). It returns ctx.Err() when ctx ends first.
 func (r *Reader) Wait(ctx context.Context, after Seq) (Seq, error) {
-	r.mu.Lock()
-	poll := r.poll
-	r.mu.Unlock()
-	t := time.NewTicker(poll)
+	w, every := r.waitMode()
+	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
+		var changed <-chan struct{} // nil while polling
+		if w != nil {
+			// Taken before looking: a write between the look and the
+			// sleep still wakes it.
+			changed = w.changed()
+		}
 		last, err := r.Last()
 		if err != nil || last > after {
 			return last, err
 		}
+		if r.sleeping != nil {
+			r.sleeping()
+		}
 		select {
+		case <-changed:
 		case <-t.C:
 		case <-ctx.Done():
 			return last, ctx.Err()
@@ -126,10 +168,31 @@ func (r *Reader) Wait(ctx context.Context, after Seq) (Seq, error) {
 	}
 }
 
+// waitMode returns the watch Wait sleeps on (nil to poll) and how often it
+// looks at the files regardless. The first call sets up the watch.
+func (r *Reader) waitMode() (*dirWatch, time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.tried && !r.noWatch && !r.closed {
+		r.tried = true
+		// When the watch cannot be set up, polling still works.
+		r.watch, _ = watchDir(r.dir)
+	}
+	if r.watch == nil || r.noWatch {
+		return nil, r.poll
+	}
+	return r.watch, r.check
+}
+
 // Close releases the reader's resources. It is idempotent.
 func (r *Reader) Close() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.closed = true
+	if r.watch != nil {
+		r.watch.close()
+		r.watch = nil
+	}
 	if r.tail != nil {
 		r.tail.Close()
 		r.tail = nil

@@ -28,6 +28,7 @@ type indexOptions struct {
 	share      float64
 	statsFile  string
 	poll       time.Duration
+	noWatch    bool
 }
 
 func newIndexCmd(e *env) *cobra.Command {
@@ -67,7 +68,8 @@ shows on a terminal, then a summary.`,
 	f.IntVar(&o.txEntries, "tx-entries", 0, "entries per transaction while catching up (default 20000)")
 	f.BoolVar(&o.noPriority, "no-priority", false, "do not apply local entries ahead of the backlog")
 	f.Float64Var(&o.share, "backlog-share", 0.5, "least share of the writer's time the backlog keeps while local entries go first (more than 0, at most 1)")
-	f.DurationVar(&o.poll, "poll", log.DefaultPollInterval, "with --follow, how often to look for new entries in a sluice log")
+	f.BoolVar(&o.noWatch, "no-watch", false, "with --follow, poll a sluice log every --poll instead of waking on the file system's notices (inotify, Linux)")
+	f.DurationVar(&o.poll, "poll", log.DefaultPollInterval, "with --follow, how often to look for new entries in a sluice log when not watching it")
 	f.StringVar(&o.statsFile, "stats-file", "", "write progress samples (JSON lines, every 100 ms) to this file, for benchmarks")
 	f.MarkHidden("stats-file")
 	return c
@@ -104,6 +106,7 @@ func runIndex(ctx context.Context, e *env, o *indexOptions) error {
 	defer closer.Close()
 	if r, ok := src.(*log.Reader); ok {
 		r.SetPollInterval(o.poll)
+		r.SetWatch(!o.noWatch)
 	}
 	lock, err := e.lockViews()
 	if err != nil {
@@ -205,7 +208,7 @@ const minProcs = 4
 // schedulePromptly raises GOMAXPROCS to minProcs, unless the user set it.
 // The indexer keeps two goroutines busy (decoding, and the writer, mostly
 // in SQLite); with GOMAXPROCS at 2 (a 2-core machine) the goroutine that
-// polls the log for local entries, woken by its timer, could wait for Go's
+// watches the log for local entries, once woken, could wait for Go's
 // 10 ms time slice before it ran. Spare Ps let the operating system's
 // scheduler run it at once instead (sluice bench local on 2 cores: p99
 // latency of a local entry while the backlog is applied 11-19 ms with 2, 5-7

@@ -70,11 +70,20 @@ func compareDumps(t *testing.T, got, want map[string]string) {
 
 // TestFollowAndWait runs sluice index --follow in one process and sluice
 // append --local --wait in another (this one): the seq is printed once the
-// views show it.
+// views show it; with the follower watching the log (the default) and
+// polling it (--no-watch).
 func TestFollowAndWait(t *testing.T) {
+	for _, flags := range [][]string{nil, {"--no-watch"}} {
+		t.Run(strings.Join(append([]string{"index", "--follow"}, flags...), " "), func(t *testing.T) {
+			testFollowAndWait(t, flags)
+		})
+	}
+}
+
+func testFollowAndWait(t *testing.T, flags []string) {
 	dir := t.TempDir()
 	writeLog(t, dir, ssbtest.Generate(ssbtest.Options{Seed: 1, Messages: 2000, Authors: 5}), nil)
-	cmd, stderr := process(t, dir, append([]string{"index", "--follow"}, sqlViews...)...)
+	cmd, stderr := process(t, dir, append(append([]string{"index", "--follow"}, flags...), sqlViews...)...)
 	// Wait (bounded) for the first view file to exist before --wait
 	// looks for views.
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
