@@ -60,16 +60,17 @@ type LocalConfig struct {
 	// round runs every mode once, in this order); default LocalModes().
 	Modes []LocalMode
 
-	// PollIntervals are the log.Reader poll intervals compared (with
-	// each other and with a Reader watching the log) by the
-	// follower experiment (an index.Indexer over a log.Reader in this
-	// process, idle, with appends every Interval); default 1 ms (the
-	// default, log.DefaultPollInterval), 250 µs, 5 ms. None if
-	// FollowAppends < 0.
+	// PollIntervals are the poll intervals of a log.Reader that only
+	// polls (SetWatch(false)), compared by the follower experiment (an
+	// index.Indexer over a log.Reader in this process, idle, with appends
+	// every Interval); default 1 ms (log.DefaultPollInterval), 250 µs,
+	// 5 ms. None of these, nor the next, if FollowAppends < 0.
 	PollIntervals []time.Duration
-	// NoWatch skips the follower experiment where the Reader watches the
-	// log's directory (inotify) instead of polling.
-	NoWatch bool
+	// WatchPollIntervals are the poll intervals of the follower
+	// experiments where the Reader also watches the log's directory
+	// (inotify); default 1 ms and 100 ms. None if NoWatch.
+	WatchPollIntervals []time.Duration
+	NoWatch            bool
 	// FollowEntries is the size of the follower experiment's log (the
 	// first entries of the prepared log); default 3000.
 	FollowEntries int
@@ -149,6 +150,11 @@ func (c LocalConfig) withDefaults() LocalConfig {
 	if len(c.PollIntervals) == 0 {
 		c.PollIntervals = []time.Duration{log.DefaultPollInterval, 250 * time.Microsecond, 5 * time.Millisecond}
 	}
+	if c.NoWatch {
+		c.WatchPollIntervals = nil
+	} else if len(c.WatchPollIntervals) == 0 {
+		c.WatchPollIntervals = []time.Duration{log.DefaultPollInterval, 100 * time.Millisecond}
+	}
 	if c.FollowEntries <= 0 {
 		c.FollowEntries = 3000
 	}
@@ -174,8 +180,8 @@ type LocalResult struct {
 	Backlog log.Seq
 	// Runs in the order they ran.
 	Runs []LocalRun
-	// Follow holds the follower experiment, one per poll interval, then
-	// one watching the log.
+	// Follow holds the follower experiment, one per PollIntervals, then
+	// one per WatchPollIntervals.
 	Follow []LocalFollow
 	// CLI is the "sluice append --local --wait" experiment; nil if skipped.
 	CLI *LocalCLI
@@ -301,11 +307,11 @@ func RunLocal(ctx context.Context, cfg LocalConfig) (*LocalResult, error) {
 			}
 			res.Follow = append(res.Follow, *f)
 		}
-		if !cfg.NoWatch {
-			cfg.Logf("follower: watching the log (inotify)")
-			f, err := localFollow(ctx, cfg, prep, work, log.DefaultPollInterval, true)
+		for _, d := range cfg.WatchPollIntervals {
+			cfg.Logf("follower: watching the log (inotify), poll every %v", d)
+			f, err := localFollow(ctx, cfg, prep, work, d, true)
 			if err != nil {
-				return nil, fmt.Errorf("bench local: follower, inotify: %w", err)
+				return nil, fmt.Errorf("bench local: follower, inotify, poll %v: %w", d, err)
 			}
 			res.Follow = append(res.Follow, *f)
 		}

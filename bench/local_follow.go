@@ -26,10 +26,10 @@ import (
 // in this process too (the Reader sees them through the files, as across
 // processes).
 type LocalFollow struct {
-	// Poll is the Reader's poll interval, unless Watch: then the Reader
-	// was left to watch the log's directory (log.Reader.SetWatch), and
-	// Watched says whether it did (false where inotify is not available:
-	// it polled every log.DefaultPollInterval).
+	// Poll is the Reader's poll interval. With Watch, the Reader was left
+	// to watch the log's directory too (log.Reader.SetWatch), and Watched
+	// says whether it did (false where inotify is not available: it only
+	// polled).
 	Poll           time.Duration
 	Watch, Watched bool
 	// Samples are the appended entries (all after catch-up).
@@ -44,7 +44,7 @@ type LocalFollow struct {
 func (f LocalFollow) Name() string {
 	switch {
 	case f.Watched:
-		return "inotify"
+		return "inotify + poll " + f.Poll.String()
 	case f.Watch:
 		return "no inotify: poll " + f.Poll.String()
 	}
@@ -59,7 +59,7 @@ func localFollow(ctx context.Context, cfg LocalConfig, prep *localPrepared, work
 	if err != nil {
 		return nil, err
 	}
-	dir := filepath.Join(work, "follow-"+strings.NewReplacer("µ", "u", " ", "-", ":", "").Replace(res.Name()))
+	dir := filepath.Join(work, "follow-"+strings.NewReplacer("µ", "u", " ", "", ":", "", "+", "-").Replace(res.Name()))
 	if err := os.RemoveAll(dir); err != nil {
 		return nil, err
 	}

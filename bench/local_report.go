@@ -8,8 +8,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-
-	"github.com/sluicedb/sluice/log"
 )
 
 // Targets of the local-first benchmark, for the priority mode with the
@@ -286,8 +284,8 @@ func (res *LocalResult) WriteMarkdown(w io.Writer, command string) error {
 		p("as across processes). CPU is this process's CPU time per wall second (1.0 = one core), idle for %v, then\n", cfg.FollowIdle)
 		p("while appending (the writer and the polling reader included). The indexer may apply an entry while `Append` is still\n")
 		p("syncing it (a Reader sees a record once written, before the fsync), so latency from `Append`'s start is shown too.\n")
-		p("\"inotify\": the Reader watches the log's directory (`Reader.SetWatch`, the default) and wakes when a segment is\n")
-		p("written to; it still looks every %v. Otherwise it polls (`SetWatch(false)`).\n\n", log.WatchCheckInterval)
+		p("\"poll\": the Reader only polls (`Reader.SetWatch(false)`, `sluice index --no-watch`); \"inotify + poll\": it also\n")
+		p("watches the log's directory and wakes when a segment is written to (the default).\n\n")
 		p("| the follower | p50 ms | p99 ms | max ms | n | from Append's start: p50 ms | p99 ms | max ms | Append p50 ms | idle CPU | CPU while appending |\n")
 		p("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 		for _, f := range res.Follow {

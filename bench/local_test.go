@@ -21,7 +21,7 @@ func TestLocal(t *testing.T) {
 	cfg := LocalConfig{
 		Sluice: bin, Source: filepath.Join("..", "testdata", "ssb", "flume", "log.offset"),
 		WorkDir: t.TempDir(), Runs: 1, After: 20, Timeout: time.Minute,
-		PollIntervals: []time.Duration{time.Millisecond}, FollowEntries: 300, FollowAppends: 10, FollowIdle: 100 * time.Millisecond, CLIAppends: 3,
+		PollIntervals: []time.Duration{time.Millisecond}, WatchPollIntervals: []time.Duration{time.Millisecond}, FollowEntries: 300, FollowAppends: 10, FollowIdle: 100 * time.Millisecond, CLIAppends: 3,
 		Logf: t.Logf,
 	}
 	res, err := RunLocal(ctx, cfg)
@@ -64,7 +64,7 @@ func TestLocal(t *testing.T) {
 	// the follower caught up (the appends before that do not count).
 	wantFollow := []string{"| poll 1ms |", "| no inotify: poll 1ms |"}
 	if runtime.GOOS == "linux" {
-		wantFollow[1] = "| inotify |"
+		wantFollow[1] = "| inotify + poll 1ms |"
 	}
 	if len(res.Follow) != len(wantFollow) {
 		t.Errorf("follower experiments: %+v, want %q", res.Follow, wantFollow)

@@ -19,10 +19,9 @@ type Reader struct {
 
 	mu      sync.Mutex
 	poll    time.Duration
-	check   time.Duration // how often Wait looks while it watches
-	noWatch bool          // SetWatch(false)
-	watch   *dirWatch     // set up by the first Wait; nil while polling
-	tried   bool          // the first Wait has tried to set up watch
+	noWatch bool      // SetWatch(false)
+	watch   *dirWatch // set up by the first Wait; nil while polling
+	tried   bool      // the first Wait has tried to set up watch
 	closed  bool
 	tail    *iter // follows the last segment to answer Last
 	last    Seq
@@ -36,13 +35,9 @@ type Reader struct {
 
 var _ Source = (*Reader)(nil)
 
-// DefaultPollInterval is how often Reader.Wait looks for new entries when
-// it polls.
+// DefaultPollInterval is how often Reader.Wait looks for new entries, also
+// when it watches the log's directory.
 const DefaultPollInterval = time.Millisecond
-
-// WatchCheckInterval is how often Reader.Wait looks for new entries while
-// it watches the log's directory, in case a change went unseen.
-const WatchCheckInterval = 100 * time.Millisecond
 
 // OpenReader opens the log in dir for reading. It fails with ErrNotLog if
 // dir is not a sluice log and with an error wrapping os.ErrNotExist if dir
@@ -58,11 +53,12 @@ func OpenReader(dir string) (*Reader, error) {
 	if err := checkFormat(dir, false); err != nil {
 		return nil, fmt.Errorf("open log %s: %w", dir, err)
 	}
-	return &Reader{dir: dir, poll: DefaultPollInterval, check: WatchCheckInterval}, nil
+	return &Reader{dir: dir, poll: DefaultPollInterval}, nil
 }
 
-// SetPollInterval sets how often Wait checks the files for new entries
-// when it polls (see SetWatch); d <= 0 means DefaultPollInterval.
+// SetPollInterval sets how often Wait checks the files for new entries,
+// whether or not it also watches them (see SetWatch); d <= 0 means
+// DefaultPollInterval.
 func (r *Reader) SetPollInterval(d time.Duration) {
 	if d <= 0 {
 		d = DefaultPollInterval
@@ -72,12 +68,15 @@ func (r *Reader) SetPollInterval(d time.Duration) {
 	r.mu.Unlock()
 }
 
-// SetWatch chooses how Wait notices new entries. On (the default), Wait
-// sleeps until the file system reports a write to the log's directory
-// (inotify, on Linux), and still looks every WatchCheckInterval. Off, or
-// where that is not available (other systems, or when the user's inotify
-// limits are reached), it polls every poll interval. A watch sees writes
-// made on this machine only. Call it before the first Wait.
+// SetWatch chooses whether Wait also wakes when the file system reports a
+// write to the log's directory (inotify, on Linux), between the checks it
+// makes every poll interval. On is the default; where watching is not
+// available (other systems, or when the user's inotify limits are reached)
+// Wait only polls. A watch sees writes made on this machine only. Watching
+// makes an entry seen as soon as it is written; the poll bounds how late a
+// notice may come when the process is busy, and a longer poll interval
+// (say 100 ms) makes an idle follower nearly free (bench/results/local-*.md
+// compares them). Call it before the first Wait.
 func (r *Reader) SetWatch(on bool) {
 	r.mu.Lock()
 	r.noWatch = !on
@@ -139,11 +138,11 @@ func (r *Reader) Get(seq Seq) (Entry, error) {
 }
 
 // Wait blocks until the log holds an entry with seq > after, and returns
-// Last. It wakes on a change the file system reports, or polls (see
-// SetWatch). It returns ctx.Err() when ctx ends first.
+// Last. It looks every poll interval, and when the file system reports a
+// change (see SetWatch). It returns ctx.Err() when ctx ends first.
 func (r *Reader) Wait(ctx context.Context, after Seq) (Seq, error) {
-	w, every := r.waitMode()
-	t := time.NewTicker(every)
+	w, poll := r.waitMode()
+	t := time.NewTicker(poll)
 	defer t.Stop()
 	for {
 		var changed <-chan struct{} // nil while polling
@@ -168,8 +167,8 @@ func (r *Reader) Wait(ctx context.Context, after Seq) (Seq, error) {
 	}
 }
 
-// waitMode returns the watch Wait sleeps on (nil to poll) and how often it
-// looks at the files regardless. The first call sets up the watch.
+// waitMode returns the watch Wait sleeps on (nil to only poll) and the poll
+// interval. The first call sets up the watch.
 func (r *Reader) waitMode() (*dirWatch, time.Duration) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -178,10 +177,10 @@ func (r *Reader) waitMode() (*dirWatch, time.Duration) {
 		// When the watch cannot be set up, polling still works.
 		r.watch, _ = watchDir(r.dir)
 	}
-	if r.watch == nil || r.noWatch {
+	if r.noWatch {
 		return nil, r.poll
 	}
-	return r.watch, r.check
+	return r.watch, r.poll
 }
 
 // Close releases the reader's resources. It is idempotent.

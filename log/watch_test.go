@@ -9,8 +9,8 @@ import (
 )
 
 // TestReaderWatch checks that Wait wakes on the file system's notice of an
-// append, not on a timer: the Reader polls (or, watching, looks) only every
-// hour, longer than the test may take, so only the notice can end a wait.
+// append, not on a timer: the Reader polls only every hour, longer than
+// the test may take, so only the notice can end a wait.
 // Two waiters share the watch, as the indexer's reader and tail watcher do.
 func TestReaderWatch(t *testing.T) {
 	if runtime.GOOS != "linux" {
@@ -20,7 +20,6 @@ func TestReaderWatch(t *testing.T) {
 	l := openT(t, dir, Options{})
 	r := openReaderT(t, dir)
 	r.SetPollInterval(time.Hour)
-	r.check = time.Hour
 	asleep := make(chan struct{}, 2)
 	r.sleeping = func() { asleep <- struct{}{} }
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

@@ -28,6 +28,7 @@ type benchLocalOptions struct {
 	interval, probe   time.Duration
 	indexFlags        []string
 	polls             []time.Duration
+	watchPolls        []time.Duration
 	noWatch           bool
 	followAppends     int
 	cliAppends        int
@@ -73,8 +74,9 @@ given with --ssb. Results print as Markdown and are written to --out.`,
 	f.IntVar(&o.after, "after", 50, "appends once the indexer has caught up")
 	f.DurationVar(&o.interval, "interval", 10*time.Millisecond, "time between two local appends")
 	f.DurationVar(&o.probe, "probe", 250*time.Microsecond, "how often the view file is read while an entry is awaited")
-	f.DurationSliceVar(&o.polls, "poll", nil, "log.Reader poll intervals for the follower experiment (default 1ms,250µs,5ms)")
-	f.BoolVar(&o.noWatch, "no-watch", false, "skip the follower experiment whose Reader watches the log (inotify) instead of polling")
+	f.DurationSliceVar(&o.polls, "poll", nil, "poll intervals of a log.Reader that only polls, for the follower experiment (default 1ms,250µs,5ms)")
+	f.DurationSliceVar(&o.watchPolls, "watch-poll", nil, "poll intervals of a log.Reader that also watches the log (inotify), for the follower experiment (default 1ms,100ms)")
+	f.BoolVar(&o.noWatch, "no-watch", false, "skip the follower experiments whose Reader watches the log")
 	f.IntVar(&o.followAppends, "follow-appends", 100, "appends per poll interval in the follower experiment (negative: skip it)")
 	f.IntVar(&o.cliAppends, "cli-appends", 20, `"sluice append --local --wait" runs once caught up (negative: skip the CLI experiment)`)
 	f.DurationVar(&o.timeout, "timeout", 10*time.Minute, "limit of each run")
@@ -97,6 +99,11 @@ func runBenchLocal(ctx context.Context, e *env, o *benchLocalOptions, command st
 	for _, d := range o.polls {
 		if d <= 0 {
 			return usagef("--poll %v: want positive durations", d)
+		}
+	}
+	for _, d := range o.watchPolls {
+		if d <= 0 {
+			return usagef("--watch-poll %v: want positive durations", d)
 		}
 	}
 	runs := o.runs
@@ -137,7 +144,7 @@ func runBenchLocal(ctx context.Context, e *env, o *benchLocalOptions, command st
 	res, err := bench.RunLocal(ctx, bench.LocalConfig{
 		Sluice: self, Source: source, Prepared: prepared, WorkDir: o.work,
 		Runs: runs, Modes: modes, Interval: o.interval, Probe: o.probe, IndexFlags: o.indexFlags, After: o.after, Timeout: o.timeout,
-		PollIntervals: o.polls, NoWatch: o.noWatch, FollowAppends: o.followAppends, CLIAppends: o.cliAppends,
+		PollIntervals: o.polls, WatchPollIntervals: o.watchPolls, NoWatch: o.noWatch, FollowAppends: o.followAppends, CLIAppends: o.cliAppends,
 		Logf: func(format string, args ...any) { e.notef(format, args...) },
 	})
 	if err != nil {

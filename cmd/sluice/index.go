@@ -68,8 +68,8 @@ shows on a terminal, then a summary.`,
 	f.IntVar(&o.txEntries, "tx-entries", 0, "entries per transaction while catching up (default 20000)")
 	f.BoolVar(&o.noPriority, "no-priority", false, "do not apply local entries ahead of the backlog")
 	f.Float64Var(&o.share, "backlog-share", 0.5, "least share of the writer's time the backlog keeps while local entries go first (more than 0, at most 1)")
-	f.BoolVar(&o.noWatch, "no-watch", false, "with --follow, poll a sluice log every --poll instead of waking on the file system's notices (inotify, Linux)")
-	f.DurationVar(&o.poll, "poll", log.DefaultPollInterval, "with --follow, how often to look for new entries in a sluice log when not watching it")
+	f.BoolVar(&o.noWatch, "no-watch", false, "with --follow, only poll a sluice log every --poll, without also waking on the file system's notices (inotify, Linux)")
+	f.DurationVar(&o.poll, "poll", log.DefaultPollInterval, "with --follow, how often to look for new entries in a sluice log (also when watching it)")
 	f.StringVar(&o.statsFile, "stats-file", "", "write progress samples (JSON lines, every 100 ms) to this file, for benchmarks")
 	f.MarkHidden("stats-file")
 	return c
