@@ -6,6 +6,8 @@ import (
 	"os"
 	"sync"
 	"time"
+
+	"github.com/sluicedb/sluice/internal/watch"
 )
 
 // Reader reads a native log without taking its lock and without writing
@@ -19,9 +21,9 @@ type Reader struct {
 
 	mu      sync.Mutex
 	poll    time.Duration
-	noWatch bool      // SetWatch(false)
-	watch   *dirWatch // set up by the first Wait; nil while polling
-	tried   bool      // the first Wait has tried to set up watch
+	noWatch bool         // SetWatch(false)
+	watch   *watch.Watch // set up by the first Wait; nil while only polling
+	tried   bool         // the first Wait has tried to set up watch
 	closed  bool
 	tail    *iter // follows the last segment to answer Last
 	last    Seq
@@ -142,40 +144,27 @@ func (r *Reader) Get(seq Seq) (Entry, error) {
 // change (see SetWatch). It returns ctx.Err() when ctx ends first.
 func (r *Reader) Wait(ctx context.Context, after Seq) (Seq, error) {
 	w, poll := r.waitMode()
-	t := time.NewTicker(poll)
-	defer t.Stop()
-	for {
-		var changed <-chan struct{} // nil while polling
-		if w != nil {
-			// Taken before looking: a write between the look and the
-			// sleep still wakes it.
-			changed = w.changed()
-		}
-		last, err := r.Last()
-		if err != nil || last > after {
-			return last, err
-		}
-		if r.sleeping != nil {
+	var last Seq
+	err := watch.Poll(ctx, w, poll, func() (bool, error) {
+		var err error
+		last, err = r.Last()
+		if err == nil && last <= after && r.sleeping != nil {
 			r.sleeping()
 		}
-		select {
-		case <-changed:
-		case <-t.C:
-		case <-ctx.Done():
-			return last, ctx.Err()
-		}
-	}
+		return last > after, err
+	})
+	return last, err
 }
 
 // waitMode returns the watch Wait sleeps on (nil to only poll) and the poll
 // interval. The first call sets up the watch.
-func (r *Reader) waitMode() (*dirWatch, time.Duration) {
+func (r *Reader) waitMode() (*watch.Watch, time.Duration) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if !r.tried && !r.noWatch && !r.closed {
 		r.tried = true
 		// When the watch cannot be set up, polling still works.
-		r.watch, _ = watchDir(r.dir)
+		r.watch, _ = watch.Open(r.dir)
 	}
 	if r.noWatch {
 		return nil, r.poll
@@ -189,7 +178,7 @@ func (r *Reader) Close() error {
 	defer r.mu.Unlock()
 	r.closed = true
 	if r.watch != nil {
-		r.watch.close()
+		r.watch.Close()
 		r.watch = nil
 	}
 	if r.tail != nil {

@@ -68,8 +68,8 @@ shows on a terminal, then a summary.`,
 	f.IntVar(&o.txEntries, "tx-entries", 0, "entries per transaction while catching up (default 20000)")
 	f.BoolVar(&o.noPriority, "no-priority", false, "do not apply local entries ahead of the backlog")
 	f.Float64Var(&o.share, "backlog-share", 0.5, "least share of the writer's time the backlog keeps while local entries go first (more than 0, at most 1)")
-	f.BoolVar(&o.noWatch, "no-watch", false, "with --follow, only poll a sluice log every --poll, without also waking on the file system's notices (inotify, Linux)")
-	f.DurationVar(&o.poll, "poll", log.DefaultPollInterval, "with --follow, how often to look for new entries in a sluice log (also when watching it)")
+	f.BoolVar(&o.noWatch, "no-watch", false, "with --follow, only poll the log every --poll, without also waking on the file system's notices (inotify, Linux)")
+	f.DurationVar(&o.poll, "poll", log.DefaultPollInterval, "with --follow, how often to look for new entries (also when watching the log)")
 	f.StringVar(&o.statsFile, "stats-file", "", "write progress samples (JSON lines, every 100 ms) to this file, for benchmarks")
 	f.MarkHidden("stats-file")
 	return c
@@ -104,9 +104,9 @@ func runIndex(ctx context.Context, e *env, o *indexOptions) error {
 		return err
 	}
 	defer closer.Close()
-	if r, ok := src.(*log.Reader); ok {
-		r.SetPollInterval(o.poll)
-		r.SetWatch(!o.noWatch)
+	if f, ok := src.(follower); ok {
+		f.SetPollInterval(o.poll)
+		f.SetWatch(!o.noWatch)
 	}
 	lock, err := e.lockViews()
 	if err != nil {
@@ -200,6 +200,13 @@ func runIndex(ctx context.Context, e *env, o *indexOptions) error {
 	fmt.Fprintf(e.errOut, "indexed %d entries (%.1f MB) from %s in %.2fs: %s entries, %.1f MB/s; since %d; wrote %s\n",
 		p.Entries, mb(p.Bytes), srcName, el.Seconds(), rate(float64(p.Entries), el), mb(p.Bytes)/max(el.Seconds(), 1e-9), p.Since, strings.Join(names, ", "))
 	return nil
+}
+
+// follower is a source whose Wait can be tuned: a sluice log (log.Reader)
+// or an SSB log.offset (offset.Log).
+type follower interface {
+	SetPollInterval(time.Duration)
+	SetWatch(bool)
 }
 
 // minProcs is the least GOMAXPROCS a following indexer runs with.

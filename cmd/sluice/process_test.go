@@ -115,6 +115,51 @@ func testFollowAndWait(t *testing.T, flags []string) {
 	}
 }
 
+// TestFollowSSB runs sluice index --follow --ssb over a log.offset the way
+// an ssb-server grows it: empty at the start, then the fixture's frames
+// appended by another process (this one). The views show every frame,
+// as a one-shot index of the whole fixture does.
+func TestFollowSSB(t *testing.T) {
+	frames := offsetFrames(t, fixture)
+	data, err := os.ReadFile(fixture)
+	if err != nil {
+		t.Fatal(err)
+	}
+	once := t.TempDir()
+	ok(t, once, "", "index", "--ssb", fixture)
+	want := ok(t, once, "", "query", "--csv", "SELECT count(*), max(seq) FROM messages")
+
+	dir := t.TempDir()
+	path := filepath.Join(dir, "log.offset")
+	if err := os.WriteFile(path, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd, stderr := process(t, dir, "index", "--follow", "--ssb", path)
+	deadline := time.Now().Add(30 * time.Second)
+	for _, err := os.Stat(filepath.Join(dir, "views", "ssb.db")); err != nil; _, err = os.Stat(filepath.Join(dir, "views", "ssb.db")) {
+		if time.Now().After(deadline) {
+			t.Fatal("no view file after 30 s")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.Write(data)
+	if err := errors.Join(err, f.Close()); err != nil {
+		t.Fatal(err)
+	}
+	got := ok(t, dir, "", "query", "--wait", strconv.Itoa(len(frames)), "--timeout", "20s", "--csv", "SELECT count(*), max(seq) FROM messages")
+	if got != want {
+		t.Fatalf("following the growing log.offset, the views hold %q; a one-shot index of it %q", got, want)
+	}
+	cmd.Process.Signal(os.Interrupt)
+	if err := waitExit(t, cmd, stderr, 30*time.Second); err != nil {
+		t.Fatalf("index --follow --ssb after SIGINT: %v", err)
+	}
+}
+
 // TestReadWhileIndexing reads a view file with the sqlite3 shell and with a
 // second database connection while sluice index writes it: every read
 // succeeds and sees the table grow, never shrink.

@@ -2,7 +2,6 @@ package offset
 
 import (
 	"encoding/binary"
-	"time"
 )
 
 const (
@@ -24,8 +23,6 @@ const (
 	// first bytes of a JSON or text file read as a length of a gigabyte or
 	// more); SSB messages are a few kilobytes.
 	maxFirstTorn = 1 << 20
-	// pollInterval is how often Wait looks at the file size.
-	pollInterval = 3 * time.Millisecond
 )
 
 // widths are the trailer widths flumelog-offset writers use: uint32,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -233,5 +234,54 @@ func TestConcurrent(t *testing.T) {
 	}
 	if last, err := l.Last(); err != nil || int(last) != total {
 		t.Fatalf("Last = %d, %v; want %d", last, err, total)
+	}
+}
+
+// TestWaitWatch checks that Wait wakes when the file is written to, not on
+// its timer: it polls only every hour, longer than the test may take.
+func TestWaitWatch(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("watching is implemented with inotify, on Linux only")
+	}
+	file := buildLog(4, []byte(compact))
+	path := writeFile(t, file)
+	l := openLog(t, path)
+	l.poll = time.Hour
+	asleep := make(chan struct{}, 1)
+	l.sleeping = func() {
+		select {
+		case asleep <- struct{}{}:
+		default:
+		}
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	type result struct {
+		last log.Seq
+		err  error
+	}
+	for want := log.Seq(2); want <= 4; want++ {
+		res := make(chan result, 1)
+		go func() {
+			last, err := l.Wait(ctx, want-1)
+			res <- result{last, err}
+		}()
+		select {
+		case <-asleep: // only a notice wakes it now
+		case got := <-res:
+			t.Fatalf("Wait(%d) = %d, %v before the append", want-1, got.last, got.err)
+		}
+		grown := appendFrame(file, []byte(compact), 4)
+		if err := appendBytes(path, grown[len(file):]); err != nil {
+			t.Fatal(err)
+		}
+		file = grown
+		if got := <-res; got.err != nil || got.last != want {
+			t.Fatalf("Wait(%d) = %d, %v; want %d", want-1, got.last, got.err, want)
+		}
+		select { // a token of a look after the notice
+		case <-asleep:
+		default:
+		}
 	}
 }

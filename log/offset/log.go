@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/sluicedb/sluice/internal/watch"
 	"github.com/sluicedb/sluice/log"
 )
 
@@ -26,6 +27,19 @@ type Log struct {
 	f      *os.File
 	closed atomic.Bool
 	once   sync.Once
+
+	// watchMu guards the fields up to sleeping. watch is set up by the
+	// first Wait and closed by Close (nil where inotify is not available:
+	// Wait only polls).
+	watchMu sync.Mutex
+	watch   *watch.Watch
+	tried   bool
+	// poll is how often Wait looks at the file size, noWatch whether it
+	// only polls; sleeping, if set, is called each time Wait is about to
+	// sleep (tests).
+	poll     time.Duration
+	noWatch  bool
+	sleeping func()
 
 	// walkMu serializes header walks, which extend the frontier; it is
 	// held during I/O.
@@ -67,7 +81,7 @@ func Open(path string) (*Log, error) {
 		f.Close()
 		return nil, &FormatError{Path: path, Reason: notRegular(path, fi)}
 	}
-	l := &Log{path: path, f: f, next: 1, index: []int64{0}, walked: -1}
+	l := &Log{path: path, f: f, next: 1, index: []int64{0}, walked: -1, poll: log.DefaultPollInterval}
 	if _, err := l.width(fi.Size()); err != nil {
 		f.Close()
 		return nil, err
@@ -94,6 +108,13 @@ func (l *Log) Close() error {
 	var err error
 	l.once.Do(func() {
 		l.closed.Store(true)
+		l.watchMu.Lock()
+		if l.watch != nil {
+			l.watch.Close()
+			l.watch = nil
+		}
+		l.tried = true
+		l.watchMu.Unlock()
 		if cerr := l.f.Close(); cerr != nil {
 			err = fmt.Errorf("close flumelog %q: %w", l.path, cerr)
 		}
@@ -118,29 +139,53 @@ func (l *Log) Last() (log.Seq, error) {
 	return next - 1, err
 }
 
-// Wait blocks until the file holds a frame with seq > after, then returns
-// Last. It polls the file size every few milliseconds; when ctx ends first
-// it returns Last and ctx.Err(). Like Last, it counts deleted frames: a
-// following iterator may find nothing new to yield.
-func (l *Log) Wait(ctx context.Context, after log.Seq) (log.Seq, error) {
-	var t *time.Timer
-	for {
-		last, err := l.Last()
-		if err != nil || last > after {
-			return last, err
-		}
-		if t == nil {
-			t = time.NewTimer(pollInterval)
-			defer t.Stop()
-		} else {
-			t.Reset(pollInterval)
-		}
-		select {
-		case <-ctx.Done():
-			return last, ctx.Err()
-		case <-t.C:
-		}
+// SetPollInterval sets how often Wait looks at the file size, whether or
+// not it also watches the file (see SetWatch); d <= 0 means
+// log.DefaultPollInterval. Call it before the first Wait.
+func (l *Log) SetPollInterval(d time.Duration) {
+	if d <= 0 {
+		d = log.DefaultPollInterval
 	}
+	l.watchMu.Lock()
+	l.poll = d
+	l.watchMu.Unlock()
+}
+
+// SetWatch chooses whether Wait also wakes as soon as the file is written
+// to (inotify, on Linux; on by default), as log.Reader.SetWatch does. Call
+// it before the first Wait.
+func (l *Log) SetWatch(on bool) {
+	l.watchMu.Lock()
+	l.noWatch = !on
+	l.watchMu.Unlock()
+}
+
+// Wait blocks until the file holds a frame with seq > after, then returns
+// Last. It looks at the file size every poll interval and, unless told
+// not to, whenever the file is written to (see SetWatch); when ctx ends
+// first it returns Last and ctx.Err(). Like Last, it counts deleted
+// frames: a following iterator may find nothing new to yield.
+func (l *Log) Wait(ctx context.Context, after log.Seq) (log.Seq, error) {
+	l.watchMu.Lock()
+	if !l.tried && !l.noWatch {
+		l.tried = true
+		l.watch, _ = watch.Open(l.path) // failing, Wait only polls
+	}
+	w, poll := l.watch, l.poll
+	if l.noWatch {
+		w = nil
+	}
+	l.watchMu.Unlock()
+	var last log.Seq
+	err := watch.Poll(ctx, w, poll, func() (bool, error) {
+		var err error
+		last, err = l.Last()
+		if err == nil && last <= after && l.sleeping != nil {
+			l.sleeping()
+		}
+		return last > after, err
+	})
+	return last, err
 }
 
 // size returns the current size of the file.
