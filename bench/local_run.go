@@ -1,8 +1,6 @@
 package bench
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"database/sql"
@@ -552,20 +550,9 @@ func (c *localChild) lastLine() string {
 // localReadStats reads an index --stats-file: the last count of local
 // entries applied ahead and the peak RSS.
 func localReadStats(path string) (ahead, peakKiB int64, err error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return 0, 0, err
-	}
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	for sc.Scan() {
-		var s struct {
-			Ahead  int64 `json:"ahead"`
-			RSSKiB int64 `json:"rss_kib"`
-		}
-		if err := json.Unmarshal(sc.Bytes(), &s); err != nil {
-			return 0, 0, fmt.Errorf("%s: %w", path, err)
-		}
+	lines, err := readStatsFile(path)
+	for _, s := range lines {
 		ahead, peakKiB = s.Ahead, max(peakKiB, s.RSSKiB)
 	}
-	return ahead, peakKiB, sc.Err()
+	return ahead, peakKiB, err
 }

@@ -26,28 +26,45 @@ type Sample struct {
 	RSS int64
 }
 
-// readSluiceStats reads the JSON lines that sluice index --stats-file
-// writes (see cmd/sluice/stats.go).
-func readSluiceStats(path string) ([]Sample, error) {
+// sluiceStats is one line of a sluice index --stats-file (written by
+// cmd/sluice/stats.go): the fields the benchmarks read.
+type sluiceStats struct {
+	TMillis int64 `json:"t_ms"`
+	Since   int64 `json:"since"`
+	Ahead   int64 `json:"ahead"`
+	RSSKiB  int64 `json:"rss_kib"`
+}
+
+// readStatsFile reads the lines of a sluice index --stats-file.
+func readStatsFile(path string) ([]sluiceStats, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	var out []Sample
+	var out []sluiceStats
 	sc := bufio.NewScanner(f)
 	for n := 1; sc.Scan(); n++ {
-		var s struct {
-			TMillis int64 `json:"t_ms"`
-			Since   int64 `json:"since"`
-			RSSKiB  int64 `json:"rss_kib"`
-		}
+		var s sluiceStats
 		if err := json.Unmarshal(sc.Bytes(), &s); err != nil {
 			return nil, fmt.Errorf("%s line %d: %w", path, n, err)
 		}
-		out = append(out, Sample{T: time.Duration(s.TMillis) * time.Millisecond, Entries: s.Since, RSS: s.RSSKiB * 1024})
+		out = append(out, s)
 	}
 	return out, sc.Err()
+}
+
+// readSluiceStats reads a --stats-file as progress samples.
+func readSluiceStats(path string) ([]Sample, error) {
+	lines, err := readStatsFile(path)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Sample, len(lines))
+	for i, s := range lines {
+		out[i] = Sample{T: time.Duration(s.TMillis) * time.Millisecond, Entries: s.Since, RSS: s.RSSKiB * 1024}
+	}
+	return out, nil
 }
 
 // frameOffsets returns the offset of every frame of a flumelog-offset file
