@@ -120,7 +120,7 @@ func testFollowAndWait(t *testing.T, flags []string) {
 // appended by another process (this one). The views show every frame,
 // as a one-shot index of the whole fixture does.
 func TestFollowSSB(t *testing.T) {
-	frames := offsetFrames(t, fixture)
+	frames := ssbtest.OffsetPayloads(t, fixture)
 	data, err := os.ReadFile(fixture)
 	if err != nil {
 		t.Fatal(err)

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"testing"
 )
 
 // Options shape a generated log.
@@ -145,20 +146,21 @@ func randomContent(rng *rand.Rand, authors, keys []string) any {
 // OffsetPayloads reads the payloads of a flumelog-offset file written with
 // 4-byte trailers and no deleted records (such as the fixture in
 // testdata/ssb), walking the frames itself: tests use it as an oracle that
-// shares no code with package log/offset.
-func OffsetPayloads(path string) ([][]byte, error) {
+// shares no code with package log/offset. It fails tb on error.
+func OffsetPayloads(tb testing.TB, path string) [][]byte {
+	tb.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, err
+		tb.Fatal(err)
 	}
 	var out [][]byte
 	for off := 0; off+4 <= len(b); {
 		n := int(binary.BigEndian.Uint32(b[off:]))
 		if off+12+n > len(b) {
-			return nil, fmt.Errorf("%s: frame at %d runs past the end", path, off)
+			tb.Fatalf("%s: frame at %d runs past the end", path, off)
 		}
 		out = append(out, b[off+4:off+4+n])
 		off += 12 + n
 	}
-	return out, nil
+	return out
 }

@@ -142,7 +142,7 @@ func TestApplyRejectsAndRebuild(t *testing.T) {
 // TestExamples indexes the SSB fixture with the example views in
 // testdata/views and checks them against counts computed from the raw log.
 func TestExamples(t *testing.T) {
-	payloads := readOffsetLog(t, "../../testdata/ssb/flume/log.offset")
+	payloads := ssbtest.OffsetPayloads(t, "../../testdata/ssb/flume/log.offset")
 	var posts, voteRows int
 	latest := map[[2]string]float64{}
 	for _, p := range payloads {
@@ -227,13 +227,4 @@ func TestExamples(t *testing.T) {
 			t.Fatalf("likes of %s: %d, want %d", target, n, likes[target])
 		}
 	}
-}
-
-func readOffsetLog(t *testing.T, path string) [][]byte {
-	t.Helper()
-	payloads, err := ssbtest.OffsetPayloads(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return payloads
 }

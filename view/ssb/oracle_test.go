@@ -32,15 +32,6 @@ type oracle struct {
 	linkCounts map[string]int       // rel -> links
 }
 
-func rawPayloads(t *testing.T, path string) [][]byte {
-	t.Helper()
-	payloads, err := ssbtest.OffsetPayloads(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return payloads
-}
-
 func computeOracle(t *testing.T, payloads [][]byte) oracle {
 	t.Helper()
 	o := oracle{perType: map[string]int{}, maxSeq: map[string]int64{}, votes: map[string]int{},
@@ -158,7 +149,7 @@ func openRO(t *testing.T, path string) *sql.DB {
 }
 
 func TestOracle(t *testing.T) {
-	payloads := rawPayloads(t, fixture)
+	payloads := ssbtest.OffsetPayloads(t, fixture)
 	o := computeOracle(t, payloads)
 	// BulkLag 100: the fast path of an initial sync (bulk mode, indexes
 	// built after catch-up) builds what the oracle checks.
