@@ -255,30 +255,47 @@ func (db *DB) shows(ctx context.Context, conn *sql.Conn, f File, name string, se
 // the view's since reaches it, or once it was applied ahead of the backlog
 // (local entries, in views that accept them). It reads the views' meta
 // tables every Options.PollInterval, so it works whichever process indexes.
+//
+// A file that holds no view yet (an indexer that has just created it) is
+// waited for too. Once every file holds its views, a named view none of
+// them has is an error at once.
 func (db *DB) WaitFor(ctx context.Context, seq log.Seq, views ...string) error {
 	conn, err := db.db.Conn(ctx)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	type target struct {
-		f    File
-		name string
-	}
-	var targets []target
-	for _, f := range db.files {
-		rows, err := conn.QueryContext(ctx, fmt.Sprintf(`SELECT name FROM %s.sluice_views`, quoteIdent(f.Name)))
-		if err != nil {
-			return fmt.Errorf("wait for seq %d: %s: %w", seq, f.Path, err)
-		}
-		for rows.Next() {
-			var name string
-			rows.Scan(&name)
-			if len(views) == 0 || contains(views, name) {
-				targets = append(targets, target{f, name})
+	t := time.NewTicker(db.opts.PollInterval)
+	defer t.Stop()
+	sleep := func(why error) error {
+		select {
+		case <-t.C:
+			return nil
+		case <-ctx.Done():
+			if why != nil {
+				return fmt.Errorf("%w: %w", why, ctx.Err())
 			}
+			return ctx.Err()
 		}
-		rows.Close()
+	}
+	var targets []waitTarget
+	var why error // why the last look found the views not ready
+	for {
+		ts, notReady, err := db.waitTargets(ctx, conn, views)
+		if err != nil && ctx.Err() != nil {
+			return sleep(why) // ended during the look
+		}
+		if err != nil {
+			return fmt.Errorf("wait for seq %d: %w", seq, err)
+		}
+		if notReady == nil {
+			targets = ts
+			break
+		}
+		why = notReady
+		if err := sleep(why); err != nil {
+			return err
+		}
 	}
 	for _, v := range views {
 		found := false
@@ -289,11 +306,6 @@ func (db *DB) WaitFor(ctx context.Context, seq log.Seq, views ...string) error {
 			return fmt.Errorf("wait for seq %d: no view named %q", seq, v)
 		}
 	}
-	if len(targets) == 0 {
-		return fmt.Errorf("wait for seq %d: %w", seq, ErrNoViews)
-	}
-	t := time.NewTicker(db.opts.PollInterval)
-	defer t.Stop()
 	for len(targets) > 0 {
 		ok, err := db.shows(ctx, conn, targets[0].f, targets[0].name, seq)
 		if err != nil {
@@ -306,13 +318,55 @@ func (db *DB) WaitFor(ctx context.Context, seq log.Seq, views ...string) error {
 			targets = targets[1:]
 			continue
 		}
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			return ctx.Err()
+		if err := sleep(nil); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// waitTarget is a view WaitFor waits for.
+type waitTarget struct {
+	f    File
+	name string
+}
+
+// waitTargets lists the views of the files, those named if any are. While
+// a file holds no view yet, notReady says which.
+func (db *DB) waitTargets(ctx context.Context, conn *sql.Conn, views []string) (targets []waitTarget, notReady, err error) {
+	for _, f := range db.files {
+		var meta int
+		q := fmt.Sprintf(`SELECT count(*) FROM %s.sqlite_master WHERE type = 'table' AND name = 'sluice_views'`, quoteIdent(f.Name))
+		if err := conn.QueryRowContext(ctx, q).Scan(&meta); err != nil {
+			return nil, nil, fmt.Errorf("%s: %w", f.Path, err)
+		}
+		n := 0
+		if meta > 0 {
+			rows, err := conn.QueryContext(ctx, fmt.Sprintf(`SELECT name FROM %s.sluice_views`, quoteIdent(f.Name)))
+			if err != nil {
+				return nil, nil, fmt.Errorf("%s: %w", f.Path, err)
+			}
+			for rows.Next() {
+				var name string
+				if err := rows.Scan(&name); err != nil {
+					rows.Close()
+					return nil, nil, fmt.Errorf("%s: %w", f.Path, err)
+				}
+				n++
+				if len(views) == 0 || contains(views, name) {
+					targets = append(targets, waitTarget{f, name})
+				}
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return nil, nil, fmt.Errorf("%s: %w", f.Path, err)
+			}
+		}
+		if n == 0 && notReady == nil {
+			notReady = fmt.Errorf("%s holds no sluice view yet", f.Path)
+		}
+	}
+	return targets, notReady, nil
 }
 
 func contains(list []string, s string) bool {

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -83,17 +82,8 @@ func TestStatusReportsRepair(t *testing.T) {
 	}
 }
 
-func offsetFrames(t *testing.T, path string) [][]byte {
-	t.Helper()
-	payloads, err := ssbtest.OffsetPayloads(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return payloads
-}
-
 func TestImport(t *testing.T) {
-	frames := offsetFrames(t, fixture)
+	frames := ssbtest.OffsetPayloads(t, fixture)
 	dir := t.TempDir()
 	r := sluice(t, dir, "", "import", "../../testdata/ssb")
 	if r.code != 0 || !strings.Contains(r.err, fmt.Sprintf("imported %d entries", len(frames))) {
@@ -134,26 +124,13 @@ func TestImport(t *testing.T) {
 	}
 }
 
-// reportCounts reads the per-type counts from the fixture's report.md.
+// reportCounts reads the per-type counts from the fixture's report.md,
+// named as the messages table's type column names them.
 func reportCounts(t *testing.T) map[string]int {
 	t.Helper()
-	b, err := os.ReadFile("../../testdata/ssb/report.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	re := regexp.MustCompile(`There are (\d+) msgs of type "(\w+)"`)
-	out := map[string]int{}
-	for _, m := range re.FindAllStringSubmatch(string(b), -1) {
-		n, _ := strconv.Atoi(m[1])
-		typ := m[2]
-		if typ == "private" {
-			typ = "NULL" // the messages table has no type for private messages
-		}
-		out[typ] = n
-	}
-	if len(out) < 3 {
-		t.Fatalf("report.md: found %v", out)
-	}
+	out := ssbtest.ReadReport(t, "../../testdata/ssb/report.md").ByType
+	out["NULL"] = out["private"] // the messages table has no type for private messages
+	delete(out, "private")
 	return out
 }
 
@@ -276,11 +253,26 @@ func TestQueryCannotAttach(t *testing.T) {
 
 func TestQueryWait(t *testing.T) {
 	dir := t.TempDir()
+	// Before any view exists, --wait waits for the views to come (an
+	// indexer may have just started), then says what it waited for.
+	r := sluice(t, dir, "", "query", "--wait", "1", "--timeout", "200ms", "SELECT count(*) FROM messages")
+	if r.code != 1 || !strings.Contains(r.err, "did not show seq 1 within 200ms") || !strings.Contains(r.err, "no view files") {
+		t.Fatalf("query --wait with no views yet: %+v", r)
+	}
+	// The same, with the indexer starting meanwhile: it prints the rows.
+	waited := make(chan result, 1)
+	go func() {
+		waited <- sluice(t, dir, "", "query", "--csv", "--wait", "3000", "--timeout", "30s", "SELECT count(*) FROM messages")
+	}()
 	ok(t, dir, "", "index", "--ssb", fixture)
+	if r := <-waited; r.code != 0 || r.out != "count(*)\n3000\n" {
+		t.Fatalf("query --wait 3000 started before the indexer: %+v", r)
+	}
+
 	if got := ok(t, dir, "", "query", "--csv", "--wait", "3000", "SELECT count(*) FROM messages"); got != "count(*)\n3000\n" {
 		t.Fatalf("query --wait 3000 printed %q", got)
 	}
-	r := sluice(t, dir, "", "query", "--wait", "3001", "--timeout", "200ms", "SELECT 1")
+	r = sluice(t, dir, "", "query", "--wait", "3001", "--timeout", "200ms", "SELECT 1")
 	if r.code != 1 || !strings.Contains(r.err, "did not show seq 3001 within 200ms") || r.out != "" {
 		t.Fatalf("query --wait beyond the log: %+v", r)
 	}
@@ -327,7 +319,7 @@ func TestIndexLog(t *testing.T) {
 	src := t.TempDir()
 	ok(t, src, "", "import", "../../testdata/ssb")
 	dir := t.TempDir()
-	n := len(offsetFrames(t, fixture))
+	n := len(ssbtest.OffsetPayloads(t, fixture))
 	r := sluice(t, dir, "", "index", "--log", filepath.Join(src, "log"))
 	if r.code != 0 || !strings.Contains(r.err, fmt.Sprintf("indexed %d entries", n)) {
 		t.Fatalf("index --log: %+v", r)

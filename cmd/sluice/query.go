@@ -67,6 +67,21 @@ With --wait SEQ, sluice first waits until the views show the entry at SEQ
 }
 
 func runQuery(ctx context.Context, e *env, q string, o *queryOptions) error {
+	if o.wait > 0 {
+		// A statement that would write fails before the wait. Other errors
+		// (no such table) may be gone after it: an indexer that has just
+		// started creates the tables.
+		if db, err := query.OpenDir(e.viewsDir(), query.Options{}); err == nil {
+			err := db.Check(q)
+			db.Close()
+			if errors.Is(err, query.ErrWrite) {
+				return err
+			}
+		}
+		if err := waitVisible(ctx, e, log.Seq(o.wait), o.waitViews, o.timeout); err != nil {
+			return err
+		}
+	}
 	db, err := query.OpenDir(e.viewsDir(), query.Options{})
 	if err != nil {
 		return err
@@ -77,14 +92,6 @@ func runQuery(ctx context.Context, e *env, q string, o *queryOptions) error {
 			return err
 		}
 		return fmt.Errorf("query: %w", err)
-	}
-	if o.wait > 0 {
-		wctx, cancel := context.WithTimeout(ctx, o.timeout)
-		err := db.WaitFor(wctx, log.Seq(o.wait), o.waitViews...)
-		cancel()
-		if err != nil {
-			return waitError(err, o.wait, o.timeout)
-		}
 	}
 	rows, err := db.Query(ctx, q)
 	if err != nil {
@@ -109,25 +116,47 @@ func runQuery(ctx context.Context, e *env, q string, o *queryOptions) error {
 
 func waitError(err error, seq uint64, timeout time.Duration) error {
 	if errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf("the views did not show seq %d within %s (is sluice index --follow running?)", seq, timeout)
+		msg := fmt.Sprintf("the views did not show seq %d within %s (is sluice index --follow running?)", seq, timeout)
+		if err != context.DeadlineExceeded {
+			msg += ": " + err.Error() // why, as WaitFor saw it
+		}
+		return errors.New(msg)
 	}
 	return err
 }
 
 // waitVisible waits until the views in DIR/views show the entry at seq.
+// Views an indexer has not created yet are waited for too: the directory
+// may hold no view file yet, or files with no view in them.
 func waitVisible(ctx context.Context, e *env, seq log.Seq, views []string, timeout time.Duration) error {
-	db, err := query.OpenDir(e.viewsDir(), query.Options{})
-	if err != nil {
-		return err
-	}
-	defer db.Close()
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	if err := db.WaitFor(ctx, seq, views...); err != nil {
-		return waitError(err, uint64(seq), timeout)
+	t := time.NewTicker(newViewsPoll)
+	defer t.Stop()
+	for {
+		db, err := query.OpenDir(e.viewsDir(), query.Options{})
+		if errors.Is(err, query.ErrNoViews) {
+			select {
+			case <-t.C:
+				continue
+			case <-ctx.Done():
+				return waitError(fmt.Errorf("%w: %w", err, ctx.Err()), uint64(seq), timeout)
+			}
+		}
+		if err != nil {
+			return err
+		}
+		err = db.WaitFor(ctx, seq, views...)
+		db.Close()
+		if err != nil {
+			return waitError(err, uint64(seq), timeout)
+		}
+		return nil
 	}
-	return nil
 }
+
+// newViewsPoll is how often waitVisible looks for the first view file.
+const newViewsPoll = 10 * time.Millisecond
 
 // scanRows calls head with the column names, then row with each row's
 // values, converted for printing: []byte becomes a string when it is UTF-8.
