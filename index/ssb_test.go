@@ -71,11 +71,11 @@ func TestBulkAndIncrementalAgree(t *testing.T) {
 	}
 	fi.Close()
 
-	a, err := ssbtest.Dump(bulkPath, true)
+	a, err := ssbtest.Dump(bulkPath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := ssbtest.Dump(incPath, true)
+	b, err := ssbtest.Dump(incPath)
 	if err != nil {
 		t.Fatal(err)
 	}

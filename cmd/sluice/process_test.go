@@ -50,7 +50,7 @@ func dumpViews(t *testing.T, dir string) map[string]string {
 	t.Helper()
 	out := map[string]string{}
 	for _, name := range []string{"ssb", "posts", "votes"} {
-		d, err := ssbtest.Dump(filepath.Join(dir, "views", name+".db"), true)
+		d, err := ssbtest.Dump(filepath.Join(dir, "views", name+".db"))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -11,9 +11,9 @@ import (
 
 // Dump returns the contents of every table and view of the SQLite file at
 // path (sluice's meta tables excluded), rows sorted, so that two files can
-// be compared whatever order their rows were written in. With schema set,
-// the CREATE statements of tables and indexes are included too.
-func Dump(path string, schema bool) (string, error) {
+// be compared whatever order their rows were written in. The CREATE
+// statements of tables and indexes come first.
+func Dump(path string) (string, error) {
 	db, err := sql.Open("sqlite3", "file:"+path+"?mode=ro")
 	if err != nil {
 		return "", err
@@ -32,9 +32,7 @@ func Dump(path string, schema bool) (string, error) {
 			rows.Close()
 			return "", err
 		}
-		if schema {
-			fmt.Fprintf(&out, "%s %s: %s\n", typ, name, strings.Join(strings.Fields(def), " "))
-		}
+		fmt.Fprintf(&out, "%s %s: %s\n", typ, name, strings.Join(strings.Fields(def), " "))
 		if typ == "table" || typ == "view" {
 			tables = append(tables, name)
 		}

@@ -92,7 +92,7 @@ func schedule(t *testing.T, entries []log.Entry, rng *rand.Rand, incremental boo
 	if err := f.Close(); err != nil {
 		t.Fatal(err)
 	}
-	d, err := ssbtest.Dump(path, true)
+	d, err := ssbtest.Dump(path)
 	if err != nil {
 		t.Fatal(err)
 	}
