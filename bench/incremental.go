@@ -270,35 +270,13 @@ func (r *incrRunner) appendK(ctx context.Context, k int) (log.Seq, error) {
 	return last, nil
 }
 
+// synchronize times Indexer.SynchronizeUpTo after each append.
 func (r *incrRunner) synchronize(ctx context.Context, rep *IncrementalReport) error {
-	if _, err := r.appendK(ctx, 100); err != nil {
-		return err
-	}
-	if err := r.ix.SynchronizeUpTo(ctx, 0); err != nil {
-		return err
-	}
-	res := r.results(rep, ModeSynchronize)
-	for rep := range r.cfg.Reps {
-		for i, k := range r.cfg.Sizes {
-			start := time.Now()
-			last, err := r.appendK(ctx, k)
-			if err != nil {
-				return err
-			}
-			appended := time.Since(start)
-			start = time.Now()
-			if err := r.ix.SynchronizeUpTo(ctx, last); err != nil {
-				return err
-			}
-			res[i].Index = append(res[i].Index, time.Since(start))
-			res[i].Append = append(res[i].Append, appended)
-			r.cfg.Logf("incremental: %s, %d entries, rep %d/%d: %s ms (append %s ms)",
-				ModeSynchronize, k, rep+1, r.cfg.Reps, millis(res[i].Index[rep]), millis(appended))
-		}
-	}
-	return nil
+	return r.measure(ctx, rep, ModeSynchronize, false, r.ix.SynchronizeUpTo)
 }
 
+// follow runs the indexer (Indexer.Run) and times each append until
+// Indexer.WaitFor returns.
 func (r *incrRunner) follow(ctx context.Context, rep *IncrementalReport) error {
 	runCtx, stopRun := context.WithCancel(ctx)
 	defer stopRun()
@@ -310,7 +288,7 @@ func (r *incrRunner) follow(ctx context.Context, rep *IncrementalReport) error {
 		stopWait(fmt.Errorf("indexer stopped: %w", err))
 		done <- err
 	}()
-	wait := func(seq log.Seq) error {
+	err := r.measure(ctx, rep, ModeFollow, true, func(_ context.Context, seq log.Seq) error {
 		if err := r.ix.WaitFor(waitCtx, seq); err != nil {
 			if c := context.Cause(waitCtx); c != nil {
 				return c
@@ -318,34 +296,48 @@ func (r *incrRunner) follow(ctx context.Context, rep *IncrementalReport) error {
 			return err
 		}
 		return nil
-	}
-	last, err := r.appendK(ctx, 100)
-	if err == nil {
-		err = wait(last)
-	}
-	res := r.results(rep, ModeFollow)
-	for rep := 0; err == nil && rep < r.cfg.Reps; rep++ {
-		for i, k := range r.cfg.Sizes {
-			start := time.Now()
-			last, err = r.appendK(ctx, k)
-			if err != nil {
-				break
-			}
-			appended := time.Since(start)
-			if err = wait(last); err != nil {
-				break
-			}
-			res[i].Index = append(res[i].Index, time.Since(start))
-			res[i].Append = append(res[i].Append, appended)
-			r.cfg.Logf("incremental: %s, %d entries, rep %d/%d: %s ms (append %s ms)",
-				ModeFollow, k, rep+1, r.cfg.Reps, millis(res[i].Index[rep]), millis(appended))
-		}
-	}
+	})
 	stopRun()
 	if runErr := <-done; err == nil && runErr != nil && !errors.Is(runErr, context.Canceled) {
 		err = runErr
 	}
 	return err
+}
+
+// measure appends 100 messages and indexes them, then, Reps times for each
+// size k, appends k messages and times index up to the last of them: from
+// the end of the appends, or with fromAppend from their start (a running
+// indexer may index while they are appended).
+func (r *incrRunner) measure(ctx context.Context, rep *IncrementalReport, mode string, fromAppend bool, index func(context.Context, log.Seq) error) error {
+	last, err := r.appendK(ctx, 100)
+	if err != nil {
+		return err
+	}
+	if err := index(ctx, last); err != nil {
+		return err
+	}
+	res := r.results(rep, mode)
+	for n := range r.cfg.Reps {
+		for i, k := range r.cfg.Sizes {
+			start := time.Now()
+			last, err := r.appendK(ctx, k)
+			if err != nil {
+				return err
+			}
+			appended := time.Since(start)
+			if !fromAppend {
+				start = time.Now()
+			}
+			if err := index(ctx, last); err != nil {
+				return err
+			}
+			res[i].Index = append(res[i].Index, time.Since(start))
+			res[i].Append = append(res[i].Append, appended)
+			r.cfg.Logf("incremental: %s, %d entries, rep %d/%d: %s ms (append %s ms)",
+				mode, k, n+1, r.cfg.Reps, millis(res[i].Index[n]), millis(appended))
+		}
+	}
+	return nil
 }
 
 // results adds a result per size for mode to rep and returns them.
