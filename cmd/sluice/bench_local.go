@@ -59,7 +59,7 @@ given with --ssb. Results print as Markdown and are written to --out.`,
   sluice bench local --ssb testdata/ssb --out ''`,
 		Args: noArgs,
 		RunE: func(c *cobra.Command, args []string) error {
-			return runBenchLocal(c.Context(), e, &o, benchCommandLine(os.Args))
+			return runBenchLocal(c.Context(), e, &o, benchCommandLine(c))
 		},
 	}
 	f := c.Flags()
@@ -169,16 +169,4 @@ func runBenchLocal(ctx context.Context, e *env, o *benchLocalOptions, command st
 	}
 	e.notef("wrote %s", path)
 	return nil
-}
-
-// benchCommandLine renders args as a shell command line, for the results.
-func benchCommandLine(args []string) string {
-	out := make([]string, len(args))
-	for i, a := range args {
-		if a == "" || strings.ContainsAny(a, " \t\n'\"\\$`*?[]{}|&;<>()#~") {
-			a = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
-		}
-		out[i] = a
-	}
-	return strings.Join(out, " ")
 }

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 
 	"github.com/sluicedb/sluice/bench"
 )
@@ -66,7 +65,7 @@ See bench/README.md.`,
   sluice bench sync --messages 600000 --incremental`,
 		Args: noArgs,
 		RunE: func(c *cobra.Command, args []string) error {
-			return runBenchSync(c.Context(), e, &o, benchSyncCommandLine(c))
+			return runBenchSync(c.Context(), e, &o, benchCommandLine(c))
 		},
 	}
 	f := c.Flags()
@@ -86,25 +85,6 @@ See bench/README.md.`,
 	f.IntSliceVar(&o.sizes, "sizes", []int{1, 100, 10000}, "with --incremental: entries appended at a time")
 	f.IntVar(&o.reps, "reps", 5, "with --incremental: repetitions of each size")
 	return c
-}
-
-// benchSyncCommandLine reconstructs the command line from the flags set,
-// for the report.
-func benchSyncCommandLine(c *cobra.Command) string {
-	parts := []string{c.CommandPath()}
-	c.Flags().Visit(func(f *pflag.Flag) {
-		switch v := f.Value.(type) {
-		case pflag.SliceValue:
-			parts = append(parts, "--"+f.Name+" "+strings.Join(v.GetSlice(), ","))
-		default:
-			if f.Value.Type() == "bool" {
-				parts = append(parts, "--"+f.Name)
-			} else {
-				parts = append(parts, "--"+f.Name+" "+f.Value.String())
-			}
-		}
-	})
-	return strings.Join(parts, " ")
 }
 
 func runBenchSync(ctx context.Context, e *env, o *benchSyncOptions, cmdline string) error {

@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -330,5 +331,23 @@ func TestIndexLog(t *testing.T) {
 	r = sluice(t, t.TempDir(), "", "index", "--log", fixture)
 	if r.code != 1 || !strings.Contains(r.err, "is a directory") || !strings.Contains(r.err, "--ssb") {
 		t.Fatalf("index --log FILE: %+v", r)
+	}
+}
+
+// TestBenchCommandLine checks the command line a bench report records: the
+// flags set, a repeatable one once per value, quoted for a shell.
+func TestBenchCommandLine(t *testing.T) {
+	root := newRootCmd(newEnv(strings.NewReader(""), io.Discard, io.Discard))
+	c, _, err := root.Find([]string{"bench", "local"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"--runs", "5", "--no-watch=false", "--modes", "priority,priority+writer", "--index-flag=--poll=250us", "--index-flag", "--no-watch", "--out", "my results.md"}
+	if err := c.ParseFlags(args); err != nil {
+		t.Fatal(err)
+	}
+	want := "sluice bench local --index-flag=--poll=250us --index-flag=--no-watch --modes=priority,priority+writer --no-watch=false --out='my results.md' --runs=5"
+	if got := benchCommandLine(c); got != want {
+		t.Fatalf("benchCommandLine =\n%s\nwant\n%s", got, want)
 	}
 }
