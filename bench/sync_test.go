@@ -163,7 +163,7 @@ func TestBenchSyncCLI(t *testing.T) {
 	if rows := checkTable(t, stdout.String(), syncColumns); len(rows) != 1 {
 		t.Errorf("got %d rows without floors, want 1:\n%s", len(rows), stdout.String())
 	}
-	if !strings.Contains(stdout.String(), "Command: `sluice bench sync --log "+fixture+" --no-floors") {
+	if !strings.Contains(stdout.String(), "Command: `sluice bench sync --log="+fixture+" --no-floors") {
 		t.Errorf("the report does not record the command:\n%s", stdout.String())
 	}
 	for _, name := range []string{"sync-3000.md", "sync-3000.svg"} {
