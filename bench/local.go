@@ -279,7 +279,7 @@ func RunLocal(ctx context.Context, cfg LocalConfig) (*LocalResult, error) {
 	if prepared == "" {
 		prepared = filepath.Join(work, "prepared")
 	}
-	prep, err := localPrepare(ctx, cfg.Source, prepared, cfg.Logf)
+	prep, err := localPrepare(ctx, cfg.Sluice, cfg.Source, prepared, cfg.Logf)
 	if err != nil {
 		return nil, err
 	}

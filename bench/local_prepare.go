@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/sluicedb/sluice/log"
-	"github.com/sluicedb/sluice/log/offset"
 )
 
 // localPrepared is the native log every run starts from: the source's
@@ -46,9 +45,10 @@ type localSourceInfo struct {
 }
 
 // localPrepare makes (or reuses) the native log in dir/log holding the
-// messages of the flumelog-offset file source as remote entries, and reads
-// it once so the runs find it in the page cache.
-func localPrepare(ctx context.Context, source, dir string, logf func(string, ...any)) (*localPrepared, error) {
+// messages of the flumelog-offset file source as remote entries ("sluice
+// --dir dir import source", with the sluice binary given), and reads it
+// once so the runs find it in the page cache.
+func localPrepare(ctx context.Context, sluice, source, dir string, logf func(string, ...any)) (*localPrepared, error) {
 	src, err := localStamp(source)
 	if err != nil {
 		return nil, fmt.Errorf("source log: %w", err)
@@ -73,10 +73,10 @@ func localPrepare(ctx context.Context, source, dir string, logf func(string, ...
 		if err := os.RemoveAll(logDir); err != nil {
 			return nil, err
 		}
-		n, err := localImport(ctx, source, logDir)
-		if err != nil {
+		if _, err := runMeasured(ctx, "", sluice, "--dir", dir, "import", source); err != nil {
 			return nil, fmt.Errorf("prepare log: %w", err)
 		}
+		n := localLast(logDir)
 		info = localSourceInfo{Source: src, Entries: n}
 		b, _ := json.Marshal(info)
 		if err := os.WriteFile(infoPath, append(b, '\n'), 0o644); err != nil {
@@ -119,51 +119,6 @@ func localLast(dir string) log.Seq {
 		return 0
 	}
 	return last
-}
-
-// localImport copies the entries of the flumelog-offset file at source
-// into a new native log in dir, as sluice import does.
-func localImport(ctx context.Context, source, dir string) (log.Seq, error) {
-	in, err := offset.Open(source)
-	if err != nil {
-		return 0, err
-	}
-	defer in.Close()
-	it, err := in.Iter(1)
-	if err != nil {
-		return 0, err
-	}
-	defer it.Close()
-	out, err := log.Open(dir, log.Options{Durability: log.SyncNone})
-	if err != nil {
-		return 0, err
-	}
-	defer out.Close()
-	recs := make([]log.Record, 0, 1000)
-	flush := func() error {
-		if len(recs) == 0 {
-			return nil
-		}
-		_, err := out.Append(ctx, recs...)
-		recs = recs[:0]
-		return err
-	}
-	for it.Next() {
-		recs = append(recs, log.Record{Origin: log.Remote, Payload: it.Entry().Payload})
-		if len(recs) == cap(recs) {
-			if err := flush(); err != nil {
-				return 0, err
-			}
-		}
-	}
-	if err := it.Err(); err != nil {
-		return 0, fmt.Errorf("read %s: %w", source, err)
-	}
-	if err := flush(); err != nil {
-		return 0, err
-	}
-	last, _ := out.Last()
-	return last, out.Close()
 }
 
 // localSegments lists a native log's segment files (named by 20 digits):
