@@ -68,9 +68,10 @@ type LocalConfig struct {
 	PollIntervals []time.Duration
 	// WatchPollIntervals are the poll intervals of the follower
 	// experiments where the Reader also watches the log's directory
-	// (inotify); default 1 ms and 100 ms. None if NoWatch.
+	// (inotify); default 1 ms and 100 ms.
 	WatchPollIntervals []time.Duration
-	NoWatch            bool
+	// NoWatch skips the experiments of WatchPollIntervals.
+	NoWatch bool
 	// FollowEntries is the size of the follower experiment's log (the
 	// first entries of the prepared log); default 3000.
 	FollowEntries int
