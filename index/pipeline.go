@@ -106,14 +106,11 @@ func (ix *Indexer) run(ctx context.Context, until log.Seq, follow bool) error {
 	return nil
 }
 
-// frontier is how far the reader has got: the highest seq it has passed,
-// and whether it is at the log's end, waiting for more. The tail watcher
-// only hurries entries beyond it, and none while the reader waits at the
-// end: the reader itself applies them next (handing them over twice would
-// cost a second commit per local entry).
+// frontier is how far the reader has got: the highest seq it has read.
+// The tail watcher only hurries local entries beyond the reader's next
+// batch (see tail).
 type frontier struct {
-	seq     atomic.Uint64
-	waiting atomic.Bool
+	seq atomic.Uint64
 }
 
 func (fr *frontier) set(s log.Seq) { fr.seq.Store(uint64(s)) }
@@ -181,10 +178,7 @@ func (ix *Indexer) read(ctx context.Context, from, until log.Seq, follow bool, p
 		if !follow && pos >= until {
 			return nil
 		}
-		fr.waiting.Store(true)
-		_, err := ix.src.Wait(ctx, pos)
-		fr.waiting.Store(false)
-		if err != nil {
+		if _, err := ix.src.Wait(ctx, pos); err != nil {
 			return err
 		}
 	}
@@ -212,7 +206,8 @@ func send[T any](ctx context.Context, ch chan<- T, v T) error {
 }
 
 // tail watches the log for entries appended after seen and hands the local
-// ones to the files' writers ahead of the backlog.
+// ones beyond the reader's next batch to the files' writers, ahead of the
+// backlog.
 func (ix *Indexer) tail(ctx context.Context, seen log.Seq, pipes []*pipe, fr *frontier) error {
 	wanted := false
 	for _, p := range pipes {
@@ -231,7 +226,11 @@ func (ix *Indexer) tail(ctx context.Context, seen log.Seq, pipes []*pipe, fr *fr
 		full := false
 		for it.Next() {
 			e := it.Entry()
-			if e.Origin == log.Local && e.Seq > fr.get() && !fr.waiting.Load() {
+			// Only an entry the reader's next batch will not reach: one
+			// it will reach is applied as soon by the reader, and
+			// handing it over too would cost a second commit, and could
+			// show it before an earlier entry that batch holds.
+			if e.Origin == log.Local && e.Seq > fr.get()+log.Seq(ix.opts.BatchSize) {
 				local = append(local, e)
 				if len(local) >= ix.opts.BatchSize {
 					full = true
