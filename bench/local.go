@@ -300,19 +300,23 @@ func RunLocal(ctx context.Context, cfg LocalConfig) (*LocalResult, error) {
 		return nil, err
 	}
 	if cfg.FollowAppends > 0 {
+		type follower struct {
+			poll  time.Duration
+			watch bool
+		}
+		var followers []follower
 		for _, d := range cfg.PollIntervals {
-			cfg.Logf("follower: poll every %v", d)
-			f, err := localFollow(ctx, cfg, prep, work, d, false)
-			if err != nil {
-				return nil, fmt.Errorf("bench local: follower, poll %v: %w", d, err)
-			}
-			res.Follow = append(res.Follow, *f)
+			followers = append(followers, follower{d, false})
 		}
 		for _, d := range cfg.WatchPollIntervals {
-			cfg.Logf("follower: watching the log (inotify), poll every %v", d)
-			f, err := localFollow(ctx, cfg, prep, work, d, true)
+			followers = append(followers, follower{d, true})
+		}
+		for _, fl := range followers {
+			name := (&LocalFollow{Poll: fl.poll, Watch: fl.watch, Watched: fl.watch}).Name()
+			cfg.Logf("follower: %s", name)
+			f, err := localFollow(ctx, cfg, prep, work, fl.poll, fl.watch)
 			if err != nil {
-				return nil, fmt.Errorf("bench local: follower, inotify, poll %v: %w", d, err)
+				return nil, fmt.Errorf("bench local: follower, %s: %w", name, err)
 			}
 			res.Follow = append(res.Follow, *f)
 		}
