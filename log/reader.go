@@ -19,14 +19,11 @@ import (
 type Reader struct {
 	dir string
 
-	mu      sync.Mutex
-	poll    time.Duration
-	noWatch bool         // SetWatch(false)
-	watch   *watch.Watch // set up by the first Wait; nil while only polling
-	tried   bool         // the first Wait has tried to set up watch
-	closed  bool
-	tail    *iter // follows the last segment to answer Last
-	last    Seq
+	mu   sync.Mutex
+	tail *iter // follows the last segment to answer Last
+	last Seq
+
+	wait *watch.Waiter
 
 	seek seekIndex // shared by the iterators
 
@@ -55,20 +52,13 @@ func OpenReader(dir string) (*Reader, error) {
 	if err := checkFormat(dir, false); err != nil {
 		return nil, fmt.Errorf("open log %s: %w", dir, err)
 	}
-	return &Reader{dir: dir, poll: DefaultPollInterval}, nil
+	return &Reader{dir: dir, wait: watch.NewWaiter(dir, DefaultPollInterval)}, nil
 }
 
 // SetPollInterval sets how often Wait checks the files for new entries,
 // whether or not it also watches them (see SetWatch); d <= 0 means
 // DefaultPollInterval.
-func (r *Reader) SetPollInterval(d time.Duration) {
-	if d <= 0 {
-		d = DefaultPollInterval
-	}
-	r.mu.Lock()
-	r.poll = d
-	r.mu.Unlock()
-}
+func (r *Reader) SetPollInterval(d time.Duration) { r.wait.SetPollInterval(d) }
 
 // SetWatch chooses whether Wait also wakes when the file system reports a
 // write to the log's directory (inotify, on Linux), between the checks it
@@ -79,19 +69,11 @@ func (r *Reader) SetPollInterval(d time.Duration) {
 // notice may come when the process is busy, and a longer poll interval
 // (say 100 ms) makes an idle follower nearly free (bench/results/local-*.md
 // compares them). Call it before the first Wait.
-func (r *Reader) SetWatch(on bool) {
-	r.mu.Lock()
-	r.noWatch = !on
-	r.mu.Unlock()
-}
+func (r *Reader) SetWatch(on bool) { r.wait.SetWatch(on) }
 
 // Watching reports whether Wait sleeps on a watch of the log's directory
 // (see SetWatch): false before the first Wait, and when it polls.
-func (r *Reader) Watching() bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.watch != nil && !r.noWatch
-}
+func (r *Reader) Watching() bool { return r.wait.Watching() }
 
 // Dir returns the log's directory.
 func (r *Reader) Dir() string { return r.dir }
@@ -143,9 +125,8 @@ func (r *Reader) Get(seq Seq) (Entry, error) {
 // Last. It looks every poll interval, and when the file system reports a
 // change (see SetWatch). It returns ctx.Err() when ctx ends first.
 func (r *Reader) Wait(ctx context.Context, after Seq) (Seq, error) {
-	w, poll := r.waitMode()
 	var last Seq
-	err := watch.Poll(ctx, w, poll, func() (bool, error) {
+	err := r.wait.Wait(ctx, func() (bool, error) {
 		var err error
 		last, err = r.Last()
 		if err == nil && last <= after && r.sleeping != nil {
@@ -156,31 +137,11 @@ func (r *Reader) Wait(ctx context.Context, after Seq) (Seq, error) {
 	return last, err
 }
 
-// waitMode returns the watch Wait sleeps on (nil to only poll) and the poll
-// interval. The first call sets up the watch.
-func (r *Reader) waitMode() (*watch.Watch, time.Duration) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if !r.tried && !r.noWatch && !r.closed {
-		r.tried = true
-		// When the watch cannot be set up, polling still works.
-		r.watch, _ = watch.Open(r.dir)
-	}
-	if r.noWatch {
-		return nil, r.poll
-	}
-	return r.watch, r.poll
-}
-
 // Close releases the reader's resources. It is idempotent.
 func (r *Reader) Close() error {
+	r.wait.Close()
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.closed = true
-	if r.watch != nil {
-		r.watch.Close()
-		r.watch = nil
-	}
 	if r.tail != nil {
 		r.tail.Close()
 		r.tail = nil

@@ -246,7 +246,7 @@ func TestWaitWatch(t *testing.T) {
 	file := buildLog(4, []byte(compact))
 	path := writeFile(t, file)
 	l := openLog(t, path)
-	l.poll = time.Hour
+	l.SetPollInterval(time.Hour)
 	asleep := make(chan struct{}, 1)
 	l.sleeping = func() {
 		select {

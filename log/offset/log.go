@@ -28,17 +28,9 @@ type Log struct {
 	closed atomic.Bool
 	once   sync.Once
 
-	// watchMu guards the fields up to sleeping. watch is set up by the
-	// first Wait and closed by Close (nil where inotify is not available:
-	// Wait only polls).
-	watchMu sync.Mutex
-	watch   *watch.Watch
-	tried   bool
-	// poll is how often Wait looks at the file size, noWatch whether it
-	// only polls; sleeping, if set, is called each time Wait is about to
-	// sleep (tests).
-	poll     time.Duration
-	noWatch  bool
+	wait *watch.Waiter
+	// sleeping, if set, is called each time Wait is about to sleep
+	// (tests).
 	sleeping func()
 
 	// walkMu serializes header walks, which extend the frontier; it is
@@ -81,7 +73,7 @@ func Open(path string) (*Log, error) {
 		f.Close()
 		return nil, &FormatError{Path: path, Reason: notRegular(path, fi)}
 	}
-	l := &Log{path: path, f: f, next: 1, index: []int64{0}, walked: -1, poll: log.DefaultPollInterval}
+	l := &Log{path: path, f: f, next: 1, index: []int64{0}, walked: -1, wait: watch.NewWaiter(path, log.DefaultPollInterval)}
 	if _, err := l.width(fi.Size()); err != nil {
 		f.Close()
 		return nil, err
@@ -108,13 +100,7 @@ func (l *Log) Close() error {
 	var err error
 	l.once.Do(func() {
 		l.closed.Store(true)
-		l.watchMu.Lock()
-		if l.watch != nil {
-			l.watch.Close()
-			l.watch = nil
-		}
-		l.tried = true
-		l.watchMu.Unlock()
+		l.wait.Close()
 		if cerr := l.f.Close(); cerr != nil {
 			err = fmt.Errorf("close flumelog %q: %w", l.path, cerr)
 		}
@@ -142,23 +128,12 @@ func (l *Log) Last() (log.Seq, error) {
 // SetPollInterval sets how often Wait looks at the file size, whether or
 // not it also watches the file (see SetWatch); d <= 0 means
 // log.DefaultPollInterval. Call it before the first Wait.
-func (l *Log) SetPollInterval(d time.Duration) {
-	if d <= 0 {
-		d = log.DefaultPollInterval
-	}
-	l.watchMu.Lock()
-	l.poll = d
-	l.watchMu.Unlock()
-}
+func (l *Log) SetPollInterval(d time.Duration) { l.wait.SetPollInterval(d) }
 
 // SetWatch chooses whether Wait also wakes as soon as the file is written
 // to (inotify, on Linux; on by default), as log.Reader.SetWatch does. Call
 // it before the first Wait.
-func (l *Log) SetWatch(on bool) {
-	l.watchMu.Lock()
-	l.noWatch = !on
-	l.watchMu.Unlock()
-}
+func (l *Log) SetWatch(on bool) { l.wait.SetWatch(on) }
 
 // Wait blocks until the file holds a frame with seq > after, then returns
 // Last. It looks at the file size every poll interval and, unless told
@@ -166,18 +141,8 @@ func (l *Log) SetWatch(on bool) {
 // first it returns Last and ctx.Err(). Like Last, it counts deleted
 // frames: a following iterator may find nothing new to yield.
 func (l *Log) Wait(ctx context.Context, after log.Seq) (log.Seq, error) {
-	l.watchMu.Lock()
-	if !l.tried && !l.noWatch {
-		l.tried = true
-		l.watch, _ = watch.Open(l.path) // failing, Wait only polls
-	}
-	w, poll := l.watch, l.poll
-	if l.noWatch {
-		w = nil
-	}
-	l.watchMu.Unlock()
 	var last log.Seq
-	err := watch.Poll(ctx, w, poll, func() (bool, error) {
+	err := l.wait.Wait(ctx, func() (bool, error) {
 		var err error
 		last, err = l.Last()
 		if err == nil && last <= after && l.sleeping != nil {
