@@ -312,11 +312,10 @@ func RunLocal(ctx context.Context, cfg LocalConfig) (*LocalResult, error) {
 			followers = append(followers, follower{d, true})
 		}
 		for _, fl := range followers {
-			name := (&LocalFollow{Poll: fl.poll, Watch: fl.watch, Watched: fl.watch}).Name()
-			cfg.Logf("follower: %s", name)
+			cfg.Logf("follower: poll every %v, watching the log: %v", fl.poll, fl.watch)
 			f, err := localFollow(ctx, cfg, prep, work, fl.poll, fl.watch)
 			if err != nil {
-				return nil, fmt.Errorf("bench local: follower, %s: %w", name, err)
+				return nil, fmt.Errorf("bench local: follower, poll %v, watch %v: %w", fl.poll, fl.watch, err)
 			}
 			res.Follow = append(res.Follow, *f)
 		}
