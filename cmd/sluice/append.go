@@ -93,9 +93,11 @@ func runAppend(c *cobra.Command, e *env, o *appendOptions) error {
 		return err
 	}
 	if o.wait {
-		if err := waitVisible(c.Context(), e, seqs[len(seqs)-1], o.waitViews, o.timeout); err != nil {
+		db, err := waitVisible(c.Context(), e, seqs[len(seqs)-1], o.waitViews, o.timeout, nil)
+		if err != nil {
 			return fmt.Errorf("appended seq %d..%d, but: %w", seqs[0], seqs[len(seqs)-1], err)
 		}
+		db.Close()
 	}
 	w := bufio.NewWriter(e.out)
 	for _, s := range seqs {

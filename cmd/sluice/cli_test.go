@@ -280,6 +280,10 @@ func TestQueryWait(t *testing.T) {
 	if r := sluice(t, dir, "", "query", "--wait", "1", "--wait-view", "nope", "SELECT 1"); r.code != 1 || !strings.Contains(r.err, `no view named "nope"`) {
 		t.Fatalf("query --wait-view nope: %+v", r)
 	}
+	// A statement that would write fails before the wait, not at its end.
+	if r := sluice(t, dir, "", "query", "--wait", "3001", "--timeout", "20s", "DELETE FROM messages"); r.code != 1 || !strings.Contains(r.err, "read-only") || strings.Contains(r.err, "did not show") {
+		t.Fatalf("query --wait with a DELETE: %+v", r)
+	}
 }
 
 // TestRejectedFirstAppend: a record over the default 16 MiB limit is refused

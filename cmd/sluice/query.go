@@ -67,22 +67,21 @@ With --wait SEQ, sluice first waits until the views show the entry at SEQ
 }
 
 func runQuery(ctx context.Context, e *env, q string, o *queryOptions) error {
+	var db *query.DB
+	var err error
 	if o.wait > 0 {
 		// A statement that would write fails before the wait. Other errors
 		// (no such table) may be gone after it: an indexer that has just
 		// started creates the tables.
-		if db, err := query.OpenDir(e.viewsDir(), query.Options{}); err == nil {
-			err := db.Check(q)
-			db.Close()
-			if errors.Is(err, query.ErrWrite) {
+		db, err = waitVisible(ctx, e, log.Seq(o.wait), o.waitViews, o.timeout, func(db *query.DB) error {
+			if err := db.Check(q); errors.Is(err, query.ErrWrite) {
 				return err
 			}
-		}
-		if err := waitVisible(ctx, e, log.Seq(o.wait), o.waitViews, o.timeout); err != nil {
-			return err
-		}
+			return nil
+		})
+	} else {
+		db, err = query.OpenDir(e.viewsDir(), query.Options{})
 	}
-	db, err := query.OpenDir(e.viewsDir(), query.Options{})
 	if err != nil {
 		return err
 	}
@@ -125,34 +124,39 @@ func waitError(err error, seq uint64, timeout time.Duration) error {
 	return err
 }
 
-// waitVisible waits until the views in DIR/views show the entry at seq.
-// Views an indexer has not created yet are waited for too: the directory
-// may hold no view file yet, or files with no view in them.
-func waitVisible(ctx context.Context, e *env, seq log.Seq, views []string, timeout time.Duration) error {
+// waitVisible opens DIR/views and waits until its views show the entry at
+// seq; it returns the open views. Views an indexer has not created yet are
+// waited for too: the directory may hold no view file yet, or files with
+// no view in them. before, if not nil, is called once the views are open,
+// before the wait; an error from it ends the wait.
+func waitVisible(ctx context.Context, e *env, seq log.Seq, views []string, timeout time.Duration, before func(*query.DB) error) (*query.DB, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	t := time.NewTicker(newViewsPoll)
 	defer t.Stop()
-	for {
-		db, err := query.OpenDir(e.viewsDir(), query.Options{})
-		if errors.Is(err, query.ErrNoViews) {
-			select {
-			case <-t.C:
-				continue
-			case <-ctx.Done():
-				return waitError(fmt.Errorf("%w: %w", err, ctx.Err()), uint64(seq), timeout)
-			}
+	db, err := query.OpenDir(e.viewsDir(), query.Options{})
+	for errors.Is(err, query.ErrNoViews) {
+		select {
+		case <-t.C:
+			db, err = query.OpenDir(e.viewsDir(), query.Options{})
+		case <-ctx.Done():
+			return nil, waitError(fmt.Errorf("%w: %w", err, ctx.Err()), uint64(seq), timeout)
 		}
-		if err != nil {
-			return err
-		}
-		err = db.WaitFor(ctx, seq, views...)
-		db.Close()
-		if err != nil {
-			return waitError(err, uint64(seq), timeout)
-		}
-		return nil
 	}
+	if err != nil {
+		return nil, err
+	}
+	if before != nil {
+		err = before(db)
+	}
+	if err == nil {
+		err = db.WaitFor(ctx, seq, views...)
+	}
+	if err != nil {
+		db.Close()
+		return nil, waitError(err, uint64(seq), timeout)
+	}
+	return db, nil
 }
 
 // newViewsPoll is how often waitVisible looks for the first view file.
