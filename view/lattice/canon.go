@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"strconv"
+	"unicode/utf8"
 )
 
 // canonical returns the canonical JSON text of the single JSON value raw:
@@ -17,6 +18,28 @@ import (
 // canonical text on every node, which is what set members and register
 // values are compared by.
 func canonical(raw []byte) (json.RawMessage, error) {
+	if !json.Valid(raw) {
+		return nil, errors.New("not valid JSON")
+	}
+	raw = trimSpace(raw)
+	switch raw[0] {
+	case 't', 'f', 'n':
+		return bytes.Clone(raw), nil
+	case '"':
+		if plainString(raw) {
+			return bytes.Clone(raw), nil
+		}
+	case '{', '[':
+	default:
+		n, err := canonicalNumber(string(raw))
+		return json.RawMessage(n), err
+	}
+	return canonicalSlow(raw)
+}
+
+// canonicalSlow is canonical for any valid JSON value: decode, normalize
+// the numbers, marshal.
+func canonicalSlow(raw []byte) (json.RawMessage, error) {
 	v, err := decodeValue(raw)
 	if err != nil {
 		return nil, err
@@ -29,6 +52,22 @@ func canonical(raw []byte) (json.RawMessage, error) {
 		return nil, err
 	}
 	return b, nil
+}
+
+// plainString reports whether the valid JSON string raw is written as
+// encoding/json writes it: no escapes, and no character it escapes (<, >,
+// &, U+2028, U+2029) or replaces (invalid UTF-8).
+func plainString(raw []byte) bool {
+	ascii := true
+	for _, c := range raw {
+		switch {
+		case c == '\\' || c == '<' || c == '>' || c == '&':
+			return false
+		case c >= utf8.RuneSelf:
+			ascii = false
+		}
+	}
+	return ascii || utf8.Valid(raw) && !bytes.Contains(raw, []byte("\u2028")) && !bytes.Contains(raw, []byte("\u2029"))
 }
 
 // decodeValue decodes exactly one JSON value, keeping numbers as text.
@@ -93,7 +132,7 @@ func canonicalNumber(lit string) (string, error) {
 // parseInt reads a counter or a register version from a valid JSON value:
 // an integer written without fraction or exponent, within the int64 range.
 func parseInt(raw []byte) (int64, error) {
-	s := string(bytes.TrimSpace(raw))
+	s := string(trimSpace(raw))
 	i, err := strconv.ParseInt(s, 10, 64)
 	if err != nil {
 		return 0, fmt.Errorf("%s is not an integer between -2^63 and 2^63-1 written without fraction or exponent", abbrev(s))
@@ -103,7 +142,7 @@ func parseInt(raw []byte) (int64, error) {
 
 // jsonKind names the kind of the JSON value raw starts with, for messages.
 func jsonKind(raw []byte) string {
-	raw = bytes.TrimSpace(raw)
+	raw = trimSpace(raw)
 	if len(raw) == 0 {
 		return "nothing"
 	}

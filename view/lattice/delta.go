@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 )
 
@@ -111,7 +110,7 @@ type Delta struct {
 // malformed: an unknown member, a missing or empty namespace, a duplicate
 // name, a field name without a known suffix, a value of the wrong type.
 func ParseDelta(payload []byte) (*Delta, error) {
-	if !maybeDelta(payload) {
+	if !maybeDelta(payload) || !json.Valid(payload) {
 		return nil, ErrNotDelta
 	}
 	members, err := objectMembers(payload)
@@ -121,8 +120,8 @@ func ParseDelta(payload []byte) (*Delta, error) {
 	marked := false
 	for _, m := range members {
 		if m.name == "sluice" {
-			var s string
-			marked = json.Unmarshal(m.value, &s) == nil && s == Marker
+			s, err := unquote(m.value)
+			marked = err == nil && s == Marker
 		}
 	}
 	if !marked {
@@ -141,7 +140,7 @@ func ParseDelta(payload []byte) (*Delta, error) {
 			return nil, &FieldError{Err: fmt.Errorf("unknown member %q (a delta has sluice, namespace, shared and private)", m.name)}
 		}
 	}
-	if err := json.Unmarshal(top["namespace"], &d.Namespace); err != nil {
+	if d.Namespace, err = unquote(top["namespace"]); err != nil {
 		return nil, &FieldError{Err: errors.New(`"namespace" must be a string`)}
 	}
 	if err := checkName("namespace", d.Namespace); err != nil {
@@ -171,6 +170,9 @@ func maybeDelta(p []byte) bool {
 // the JSON form of Dict. Errors are *FieldError values naming the key and
 // field.
 func ParseDict(b []byte) (Dict, error) {
+	if !json.Valid(b) {
+		return nil, &FieldError{Err: errors.New("not valid JSON")}
+	}
 	return parseDict(b, &FieldError{})
 }
 
@@ -184,8 +186,8 @@ func (d *Dict) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// parseDict parses a dictionary; where says where it is, for errors (a
-// template FieldError with Namespace, Private and User set).
+// parseDict parses a dictionary, valid JSON; where says where it is, for
+// errors (a template FieldError with Namespace, Private and User set).
 func parseDict(raw []byte, where *FieldError) (Dict, error) {
 	keys, err := objectMembers(raw)
 	if err != nil {
@@ -211,7 +213,7 @@ func parseDict(raw []byte, where *FieldError) (Dict, error) {
 			if _, dup := fm[f.name]; dup {
 				return nil, where.at(LevelField, k.name, f.name, errors.New("field given twice"))
 			}
-			v, err := ParseValue(f.name, f.value)
+			v, err := parseValue(f.name, f.value)
 			if err != nil {
 				return nil, where.at(LevelField, k.name, f.name, err)
 			}
@@ -222,7 +224,8 @@ func parseDict(raw []byte, where *FieldError) (Dict, error) {
 	return d, nil
 }
 
-// parsePrivate parses the private part of a delta: user -> dictionary.
+// parsePrivate parses the private part of a delta, valid JSON: user ->
+// dictionary.
 func parsePrivate(raw []byte, ns string) (map[string]Dict, error) {
 	users, err := objectMembers(raw)
 	if err != nil {
@@ -323,43 +326,4 @@ func (d *Delta) ForUser(user string) (Dict, error) {
 		return nil, err
 	}
 	return out, nil
-}
-
-// member is a name and its raw value in a JSON object.
-type member struct {
-	name  string
-	value json.RawMessage
-}
-
-// objectMembers returns the members of the JSON object raw, in order,
-// duplicates included.
-func objectMembers(raw []byte) ([]member, error) {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	tok, err := dec.Token()
-	if err != nil {
-		return nil, err
-	}
-	if tok != json.Delim('{') {
-		return nil, fmt.Errorf("found %s", jsonKind(raw))
-	}
-	var ms []member
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return nil, err
-		}
-		var m member
-		m.name = tok.(string)
-		if err := dec.Decode(&m.value); err != nil {
-			return nil, err
-		}
-		ms = append(ms, m)
-	}
-	if _, err := dec.Token(); err != nil { // the closing brace
-		return nil, err
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, errors.New("data after the object")
-	}
-	return ms, nil
 }

@@ -4,7 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"sort"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/sluicedb/sluice/view/lattice"
@@ -53,7 +57,46 @@ func FuzzParseDelta(f *testing.F) {
 		if err != nil || !bytes.Equal(again, canon) {
 			t.Fatalf("canonical form not stable: %s, then %s (%v)", canon, again, err)
 		}
+		if in, out := fieldsOf(t, payload), fieldsOf(t, canon); in != out {
+			t.Fatalf("ParseDelta(%q) read the fields\n%s\nencoding/json reads\n%s", payload, out, in)
+		}
 	})
+}
+
+// fieldsOf lists, as encoding/json reads a valid delta, every field of
+// every owner and key, with a counter's value, sorted.
+func fieldsOf(t *testing.T, payload []byte) string {
+	dec := json.NewDecoder(bytes.NewReader(payload))
+	dec.UseNumber()
+	var top struct {
+		Shared  map[string]map[string]any
+		Private map[string]map[string]map[string]any
+	}
+	if err := dec.Decode(&top); err != nil {
+		t.Fatalf("encoding/json cannot read %q: %v", payload, err)
+	}
+	var lines []string
+	add := func(owner string, d map[string]map[string]any) {
+		for key, fields := range d {
+			for field, v := range fields {
+				line := fmt.Sprintf("%q %q %q", owner, key, field)
+				if n, ok := v.(json.Number); ok && strings.HasSuffix(field, "_counter") {
+					i, err := strconv.ParseInt(string(n), 10, 64)
+					if err != nil {
+						t.Fatalf("counter %s of %q: %v", n, payload, err)
+					}
+					line += fmt.Sprint(" ", i)
+				}
+				lines = append(lines, line)
+			}
+		}
+	}
+	add("", top.Shared)
+	for user, d := range top.Private {
+		add(user, d)
+	}
+	sort.Strings(lines)
+	return strings.Join(lines, "\n")
 }
 
 // markedObject reports whether encoding/json reads payload as one JSON

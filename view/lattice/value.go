@@ -189,12 +189,20 @@ func NewRegister(version int64, v any) (Register, error) {
 // of scalars, a _register field [version, value] with an integer version.
 // Set members and register values are made canonical.
 func ParseValue(field string, raw []byte) (Value, error) {
-	k, ok := KindOf(field)
-	if !ok {
+	if _, ok := KindOf(field); !ok {
 		return nil, errSuffix
 	}
 	if !json.Valid(raw) {
 		return nil, errors.New("not valid JSON")
+	}
+	return parseValue(field, raw)
+}
+
+// parseValue is ParseValue for a value known to be valid JSON.
+func parseValue(field string, raw []byte) (Value, error) {
+	k, ok := KindOf(field)
+	if !ok {
+		return nil, errSuffix
 	}
 	switch k {
 	case KindCounter:
@@ -204,14 +212,14 @@ func ParseValue(field string, raw []byte) (Value, error) {
 		}
 		return Counter(i), nil
 	case KindSet:
-		var members []json.RawMessage
-		if err := json.Unmarshal(raw, &members); err != nil || members == nil {
+		members, ok := arrayElements(raw)
+		if !ok {
 			return nil, fmt.Errorf("a _set value must be an array of JSON scalars, not %s", jsonKind(raw))
 		}
 		return newSet(members)
 	default:
-		var pair []json.RawMessage
-		if err := json.Unmarshal(raw, &pair); err != nil || len(pair) != 2 {
+		pair, ok := arrayElements(raw)
+		if !ok || len(pair) != 2 {
 			return nil, fmt.Errorf("a _register value must be [version, value], not %s", describe(raw, pair))
 		}
 		v, err := parseInt(pair[0])
@@ -228,7 +236,7 @@ func ParseValue(field string, raw []byte) (Value, error) {
 
 // describe names what a register value was, for an error message.
 func describe(raw []byte, arr []json.RawMessage) string {
-	if arr != nil || bytes.HasPrefix(bytes.TrimSpace(raw), []byte("[")) {
+	if jsonKind(raw) == "an array" {
 		return fmt.Sprintf("an array of %d elements", len(arr))
 	}
 	return jsonKind(raw)
