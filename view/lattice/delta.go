@@ -92,8 +92,9 @@ func (e FieldError) at(level int, key, field string, err error) *FieldError {
 //	 "shared":  {KEY: {FIELD: VALUE, ...}, ...},
 //	 "private": {USER: {KEY: {FIELD: VALUE, ...}, ...}, ...}}
 //
-// where "shared" and "private" may be left out. Only the fields a delta
-// names change, each merged with its current value by the field's suffix
+// where "shared" and "private" may be left out. A key without fields, or a
+// user without keys, adds nothing: ParseDelta leaves them out. Only the
+// fields a delta names change, each merged with its current value by the field's suffix
 // (see Merge), so deltas can be sent with just what changed, late, twice
 // or in any order.
 type Delta struct {
@@ -194,13 +195,15 @@ func parseDict(raw []byte, where *FieldError) (Dict, error) {
 		return nil, where.at(LevelDelta, "", "", fmt.Errorf("keys must be a JSON object: %w", err))
 	}
 	d := make(Dict, len(keys))
+	seen := make(map[string]bool, len(keys))
 	for _, k := range keys {
 		if err := checkName("key", k.name); err != nil {
 			return nil, where.at(LevelKey, k.name, "", err)
 		}
-		if _, dup := d[k.name]; dup {
+		if seen[k.name] {
 			return nil, where.at(LevelKey, k.name, "", errors.New("key given twice"))
 		}
+		seen[k.name] = true
 		fields, err := objectMembers(k.value)
 		if err != nil {
 			return nil, where.at(LevelKey, k.name, "", fmt.Errorf("fields must be a JSON object: %w", err))
@@ -219,7 +222,9 @@ func parseDict(raw []byte, where *FieldError) (Dict, error) {
 			}
 			fm[f.name] = v
 		}
-		d[k.name] = fm
+		if len(fm) > 0 { // a key without fields adds nothing
+			d[k.name] = fm
+		}
 	}
 	return d, nil
 }
@@ -232,18 +237,24 @@ func parsePrivate(raw []byte, ns string) (map[string]Dict, error) {
 		return nil, &FieldError{Namespace: ns, Err: fmt.Errorf(`"private" must be a JSON object of users: %w`, err)}
 	}
 	p := make(map[string]Dict, len(users))
+	seen := make(map[string]bool, len(users))
 	for _, u := range users {
 		where := &FieldError{Namespace: ns, Private: true, User: u.name}
 		if err := checkName("user", u.name); err != nil {
 			where.Err = err
 			return nil, where
 		}
-		if _, dup := p[u.name]; dup {
+		if seen[u.name] {
 			where.Err = errors.New("user given twice")
 			return nil, where
 		}
-		if p[u.name], err = parseDict(u.value, where); err != nil {
+		seen[u.name] = true
+		d, err := parseDict(u.value, where)
+		if err != nil {
 			return nil, err
+		}
+		if len(d) > 0 { // a user without keys adds nothing
+			p[u.name] = d
 		}
 	}
 	return p, nil

@@ -27,7 +27,9 @@ func TestParseDelta(t *testing.T) {
 			`{"namespace":"n","private":{"7777":{"k":{"r_register":[3,{"a":[100,"x"],"z":1}]}}},"sluice":"lattice"}`},
 		{`{"sluice":"lattice","namespace":"n","shared":{"k":{"r_register":[-1, null], "f_register": [0, 1.25e-3]}}}`,
 			`{"namespace":"n","shared":{"k":{"f_register":[0,0.00125],"r_register":[-1,null]}},"sluice":"lattice"}`},
-		{`{"sluice":"lattice","namespace":"n","shared":{"empty":{}}}`, `{"namespace":"n","shared":{"empty":{}},"sluice":"lattice"}`},
+		{`{"sluice":"lattice","namespace":"n","shared":{"empty":{}}}`, `{"namespace":"n","sluice":"lattice"}`},
+		{`{"sluice":"lattice","namespace":"n","shared":{"e":{},"k":{"a_counter":1}},"private":{"u":{},"v":{"e":{}}}}`,
+			`{"namespace":"n","shared":{"k":{"a_counter":1}},"sluice":"lattice"}`},
 	} {
 		d, err := lattice.ParseDelta([]byte(tc.in))
 		if err != nil {
@@ -92,6 +94,7 @@ func TestParseDeltaInvalid(t *testing.T) {
 		{`{"sluice":"lattice","namespace":"n","private":[]}`, `"private" must be a JSON object of users`},
 		{`{"sluice":"lattice","namespace":"n","private":{"":{}}}`, `private user "": empty user`},
 		{`{"sluice":"lattice","namespace":"n","private":{"u":{},"u":{}}}`, `private user "u": user given twice`},
+		{`{"sluice":"lattice","namespace":"n","shared":{"e":{},"e":{}}}`, `shared key "e": key given twice`},
 		{`{"sluice":"lattice","namespace":"n","private":{"u":{"k":{"x_counter":1,"y":2}}}}`, `lattice delta in namespace "n": private user "u" key "k" field "y": unknown suffix`},
 		{`{"sluice":"lattice","namespace":"n","private":{"u":7}}`, `private user "u": keys must be a JSON object`},
 		{`{"sluice":"lattice","namespace":"n","scope":"user:1"}`, `unknown member "scope" (a delta has sluice, namespace, shared and private)`},

@@ -141,10 +141,14 @@ func (d Dict) Validate() error {
 	return nil
 }
 
-// clone returns a copy of d sharing the values (which are immutable).
+// clone returns a copy of d sharing the values (which are immutable),
+// without keys that have no fields.
 func (d Dict) clone() Dict {
 	c := make(Dict, len(d))
 	for key, fields := range d {
+		if len(fields) == 0 {
+			continue
+		}
 		f := make(map[string]Value, len(fields))
 		for field, v := range fields {
 			f[field] = v
