@@ -34,7 +34,7 @@ func TestAppendCatTailStatus(t *testing.T) {
 		t.Fatalf("bad line: %+v", r)
 	}
 	for _, bad := range [][]string{{"append", "--json", "{oops"}, {"append", "--durability", "sometimes", "--json", "1"}, {"append", "extra"}, {"cat", "--bogus"},
-		{"index", "--poll", "0s"}, {"index", "--backlog-share", "2"}, {"index", "--backlog-share", "0"}, {"index", "--batch", "-1"}, {"index", "--tx-entries", "-5"}} {
+		{"index", "--poll", "0s"}, {"index", "--stats-every", "0s"}, {"index", "--backlog-share", "2"}, {"index", "--backlog-share", "0"}, {"index", "--batch", "-1"}, {"index", "--tx-entries", "-5"}} {
 		if r := sluice(t, dir, "", bad...); r.code != 2 {
 			t.Fatalf("sluice %v: exit %d, want 2 (usage)", bad, r.code)
 		}
