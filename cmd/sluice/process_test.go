@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -279,63 +278,6 @@ func TestReadWhileIndexing(t *testing.T) {
 		t.Fatalf("after indexing: %d messages, want %d", last, n)
 	}
 	t.Logf("%d reads (%d with the sqlite3 shell) during indexing", reads, shellReads)
-}
-
-// killAfter starts sluice with args and kills it with SIGKILL after a
-// random delay, unless it exits first. It reports whether it was killed.
-func killAfter(t *testing.T, dir string, rng *rand.Rand, maxDelay time.Duration, args ...string) bool {
-	t.Helper()
-	cmd, stderr := process(t, dir, args...)
-	exited := make(chan error, 1)
-	go func() { exited <- waitExit(t, cmd, stderr, 2*time.Minute) }()
-	select {
-	case err := <-exited:
-		if err != nil {
-			t.Fatalf("sluice %v: %v", args, err)
-		}
-		return false
-	case <-time.After(time.Duration(rng.Int64N(int64(maxDelay)))):
-		cmd.Process.Signal(syscall.SIGKILL)
-		err := <-exited
-		var ee *exec.ExitError
-		if err != nil && !errors.As(err, &ee) {
-			t.Fatal(err)
-		}
-		return true
-	}
-}
-
-// TestIndexCrash kills sluice index with SIGKILL at random points, many
-// times, and restarts it: the views end up identical to an uninterrupted
-// build — no duplicate, no missing row.
-func TestIndexCrash(t *testing.T) {
-	if testing.Short() {
-		t.Skip("kills processes")
-	}
-	payloads := ssbtest.Generate(ssbtest.Options{Seed: 4, Messages: 60000, Authors: 20, Copies: 0.01, Indented: 0.05})
-	ref := t.TempDir()
-	writeLog(t, ref, payloads, nil)
-	ok(t, ref, "", append([]string{"index"}, sqlViews...)...)
-	want := dumpViews(t, ref)
-
-	dir := t.TempDir()
-	writeLog(t, dir, payloads, nil)
-	rng := rand.New(rand.NewPCG(4, 4))
-	kills := 0
-	for round := 0; round < 40; round++ {
-		batch := 20 + rng.IntN(500)
-		args := append([]string{"index", "--batch", strconv.Itoa(batch), "--tx-entries", strconv.Itoa(batch * (1 + rng.IntN(4)))}, sqlViews...)
-		if !killAfter(t, dir, rng, 250*time.Millisecond, args...) {
-			break
-		}
-		kills++
-	}
-	ok(t, dir, "", append([]string{"index"}, sqlViews...)...)
-	if kills < 5 {
-		t.Fatalf("only %d kills landed before indexing finished", kills)
-	}
-	t.Logf("%d kills", kills)
-	compareDumps(t, dumpViews(t, dir), want)
 }
 
 // TestIndexCrashWithLocalAhead kills sluice index --follow while this
