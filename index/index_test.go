@@ -31,15 +31,21 @@ func openLog(t *testing.T, dir string) *log.Log {
 // origin, and returns their seqs.
 func appendKV(t *testing.T, l *log.Log, n, keys int, origin log.Origin) []log.Seq {
 	t.Helper()
-	recs := make([]log.Record, n)
-	for i := range recs {
-		recs[i] = log.Record{Origin: origin, Payload: viewtest.Payload(fmt.Sprintf("k%d", i%keys), fmt.Sprintf("v%d-%d", i, time.Now().UnixNano()))}
-	}
-	seqs, err := l.Append(context.Background(), recs...)
+	seqs, err := l.Append(context.Background(), kvRecords(n, keys, origin)...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return seqs
+}
+
+// kvRecords returns the records appendKV appends; for goroutines other
+// than the test's, which must not call t.Fatal.
+func kvRecords(n, keys int, origin log.Origin) []log.Record {
+	recs := make([]log.Record, n)
+	for i := range recs {
+		recs[i] = log.Record{Origin: origin, Payload: viewtest.Payload(fmt.Sprintf("k%d", i%keys), fmt.Sprintf("v%d-%d", i, time.Now().UnixNano()))}
+	}
+	return recs
 }
 
 func openView(t *testing.T, path string, views ...view.View) *view.File {

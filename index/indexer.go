@@ -90,10 +90,11 @@ type Indexer struct {
 	notifyMu sync.Mutex
 	notify   chan struct{} // closed and replaced after every commit
 
-	entries    atomic.Int64 // entries read from the log by this Indexer
-	bytes      atomic.Int64 // their payload bytes
-	started    atomic.Int64 // unix nanos of the last Run/SynchronizeUpTo start
-	lastLocalN atomic.Int64 // local entries applied ahead
+	entries    atomic.Int64   // entries read from the log by this Indexer
+	bytes      atomic.Int64   // their payload bytes
+	started    atomic.Int64   // unix nanos of the last Run/SynchronizeUpTo start
+	lastLocalN atomic.Int64   // local entries applied ahead
+	phases     []atomic.Int32 // per file, its Phase; set by its writer
 }
 
 // New returns an Indexer feeding files from src. The files must stay open
@@ -102,7 +103,7 @@ func New(src log.Source, files []*view.File, opts Options) (*Indexer, error) {
 	if len(files) == 0 {
 		return nil, errors.New("index: no view files")
 	}
-	return &Indexer{src: src, files: files, opts: opts.withDefaults(), notify: make(chan struct{})}, nil
+	return &Indexer{src: src, files: files, opts: opts.withDefaults(), notify: make(chan struct{}), phases: make([]atomic.Int32, len(files))}, nil
 }
 
 // SynchronizeUpTo indexes until every view has applied every entry up to
@@ -192,6 +193,8 @@ type Progress struct {
 	Since, Last log.Seq
 	// AheadApplied counts local entries applied ahead of the backlog.
 	AheadApplied int64
+	// Files is the state of each view file, in the order given to New.
+	Files []FileProgress
 }
 
 // Lag is how many entries the slowest view is behind the log.
@@ -218,6 +221,10 @@ func (ix *Indexer) Progress() Progress {
 	}
 	p.Since = ix.minSince()
 	p.Last, _ = ix.src.Last()
+	p.Files = make([]FileProgress, len(ix.files))
+	for i := range ix.files {
+		p.Files[i] = ix.fileProgress(i)
+	}
 	return p
 }
 

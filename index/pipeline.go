@@ -25,7 +25,8 @@ type pipe struct {
 	f       *view.File
 	backlog chan work
 	ahead   chan *view.Batch
-	local   bool // the file has a view that accepts local entries ahead
+	local   bool          // the file has a view that accepts local entries ahead
+	phase   *atomic.Int32 // the file's Phase, for Progress
 }
 
 func (ix *Indexer) run(ctx context.Context, until log.Seq, follow bool) error {
@@ -48,7 +49,8 @@ func (ix *Indexer) run(ctx context.Context, until log.Seq, follow bool) error {
 	}
 	pipes := make([]*pipe, len(ix.files))
 	for i, f := range ix.files {
-		pipes[i] = &pipe{f: f, backlog: make(chan work, 2), ahead: make(chan *view.Batch, 64)}
+		ix.phases[i].Store(int32(PhaseBacklog))
+		pipes[i] = &pipe{f: f, phase: &ix.phases[i], backlog: make(chan work, 2), ahead: make(chan *view.Batch, 64)}
 		for _, st := range f.Status() {
 			pipes[i].local = pipes[i].local || st.LocalAhead
 		}
@@ -317,6 +319,7 @@ func (ix *Indexer) write(ctx context.Context, p *pipe) error {
 		default:
 		}
 		if building && len(p.backlog) == 0 {
+			p.phase.Store(int32(PhaseIndexes)) // the backlog is committed
 			start := time.Now()
 			more, err := p.f.BuildIndexStep()
 			if err != nil {
@@ -328,6 +331,7 @@ func (ix *Indexer) write(ctx context.Context, p *pipe) error {
 				}
 				building = false
 				leftBulk = time.Now()
+				p.phase.Store(int32(PhaseCaughtUp))
 			}
 			backlogTime += time.Since(start)
 			ix.broadcast()
@@ -358,6 +362,9 @@ func (ix *Indexer) write(ctx context.Context, p *pipe) error {
 			}
 			if w.caughtUp {
 				building = p.f.IndexesPending() || p.f.Bulk()
+				if !building {
+					p.phase.Store(int32(PhaseCaughtUp))
+				}
 				continue
 			}
 			start := time.Now()

@@ -101,18 +101,28 @@ func TestLocalFloodDoesNotStarveBacklog(t *testing.T) {
 	go func() { done <- ix.Run(runCtx) }()
 	var wg sync.WaitGroup
 	flood, stopFlood := context.WithCancel(ctx)
+	floodErr := make(chan error, 1)
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
 		for flood.Err() == nil {
-			appendKV(t, l, 5, 101, log.Local)
+			if _, err := l.Append(context.Background(), kvRecords(5, 101, log.Local)...); err != nil {
+				floodErr <- err
+				return
+			}
 		}
 	}()
-	if err := ix.WaitFor(ctx, 40000); err != nil {
-		t.Fatalf("the backlog did not finish while local entries flooded in: %v", err)
-	}
+	err := ix.WaitFor(ctx, 40000)
 	stopFlood()
 	wg.Wait()
+	select {
+	case ferr := <-floodErr:
+		t.Fatalf("appending local entries: %v", ferr)
+	default:
+	}
+	if err != nil {
+		t.Fatalf("the backlog did not finish while local entries flooded in: %v", err)
+	}
 	last, _ := l.Last()
 	if err := ix.WaitFor(ctx, last); err != nil {
 		t.Fatal(err)

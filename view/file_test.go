@@ -145,10 +145,58 @@ func TestApplyPersists(t *testing.T) {
 	if n := queryInt(t, db, `SELECT count(*) FROM a_log`); n != 160 {
 		t.Fatalf("a_log has %d rows", n)
 	}
-	// A batch that skips entries is refused.
-	if err := f2.Apply(context.Background(), backlog(170, 180)); err == nil {
+	// A batch that skips entries is refused, with an error naming the view
+	// and both seqs, and changes nothing: since, the rows and the meta
+	// table, also once the file is reopened.
+	before := dumpKV(t, db, "a")
+	err := f2.Apply(context.Background(), backlog(170, 180))
+	if err == nil {
 		t.Fatal("a batch leaving a gap was applied")
 	}
+	if !strings.Contains(err.Error(), `view "a"`) || !strings.Contains(err.Error(), "170") || !strings.Contains(err.Error(), "160") {
+		t.Fatalf("gap error %q does not name the view, the batch's start and the view's since", err)
+	}
+	unchanged := func(f *view.File) {
+		t.Helper()
+		if got := since(t, f, "a"); got != 160 {
+			t.Fatalf("since = %d after a refused batch, want 160", got)
+		}
+		if n := queryInt(t, db, `SELECT since FROM sluice_views WHERE name = 'a'`); n != 160 {
+			t.Fatalf("meta since = %d after a refused batch, want 160", n)
+		}
+		if after := dumpKV(t, db, "a"); after != before {
+			tail := func(s string) string { return s[max(0, len(s)-300):] }
+			t.Fatalf("a refused batch changed the rows; the end of them:\nbefore ...%s\nafter  ...%s", tail(before), tail(after))
+		}
+	}
+	unchanged(f2)
+	f2.Close()
+	unchanged(openFile(t, path, nil, kv))
+}
+
+// dumpKV returns the rows of a KV view's tables (name_log, name_kv) as text.
+func dumpKV(t *testing.T, db *sql.DB, name string) string {
+	t.Helper()
+	var out strings.Builder
+	for _, q := range []string{`SELECT seq || ':' || k || ':' || origin FROM ` + name + `_log ORDER BY seq`, `SELECT k || '=' || v || '@' || seq FROM ` + name + `_kv ORDER BY k`} {
+		rows, err := db.Query(q)
+		if err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		for rows.Next() {
+			var s string
+			if err := rows.Scan(&s); err != nil {
+				t.Fatal(err)
+			}
+			out.WriteString(s + " ")
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		rows.Close()
+		out.WriteString("| ")
+	}
+	return out.String()
 }
 
 func TestRebuildOnChange(t *testing.T) {

@@ -17,6 +17,10 @@ type Status struct {
 	CheckCRC uint32
 	// IndexesBuilt reports whether the view's secondary indexes exist.
 	IndexesBuilt bool
+	// IndexesDone counts the statements of the view's Indexes built so
+	// far, in order: while IndexesBuilt is false, the next one to build
+	// is Indexes()[IndexesDone].
+	IndexesDone int
 	// LocalAhead reports whether the view accepts local entries ahead.
 	LocalAhead bool
 	// RebuiltAt and RebuildReason say when and why the view's tables were
@@ -39,7 +43,7 @@ func (f *File) Status() []Status {
 		m := vs.pub
 		out[i] = Status{MaxAhead: maxAhead,
 			Name: vs.v.Name(), Version: vs.v.Version(), Since: log.Seq(m.since), Ahead: len(vs.pubAhead),
-			CheckSeq: log.Seq(m.checkSeq), CheckCRC: m.checkCRC, IndexesBuilt: m.indexesBuilt,
+			CheckSeq: log.Seq(m.checkSeq), CheckCRC: m.checkCRC, IndexesBuilt: m.indexesBuilt, IndexesDone: m.indexesDone,
 			LocalAhead: vs.local, RebuiltAt: m.rebuiltAt, RebuildReason: m.rebuildReason,
 		}
 	}

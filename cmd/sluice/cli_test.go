@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -33,7 +34,7 @@ func TestAppendCatTailStatus(t *testing.T) {
 		t.Fatalf("bad line: %+v", r)
 	}
 	for _, bad := range [][]string{{"append", "--json", "{oops"}, {"append", "--durability", "sometimes", "--json", "1"}, {"append", "extra"}, {"cat", "--bogus"},
-		{"index", "--poll", "0s"}, {"index", "--backlog-share", "2"}, {"index", "--backlog-share", "0"}, {"index", "--batch", "-1"}, {"index", "--tx-entries", "-5"}} {
+		{"index", "--poll", "0s"}, {"index", "--stats-every", "0s"}, {"index", "--backlog-share", "2"}, {"index", "--backlog-share", "0"}, {"index", "--batch", "-1"}, {"index", "--tx-entries", "-5"}} {
 		if r := sluice(t, dir, "", bad...); r.code != 2 {
 			t.Fatalf("sluice %v: exit %d, want 2 (usage)", bad, r.code)
 		}
@@ -261,12 +262,24 @@ func TestQueryWait(t *testing.T) {
 		t.Fatalf("query --wait with no views yet: %+v", r)
 	}
 	// The same, with the indexer starting meanwhile: it prints the rows.
+	// The indexer starts once the query is waiting for the views to come
+	// (the hook says so), not before.
+	waiting := make(chan struct{})
+	var once sync.Once
+	waitingForViews = func() { once.Do(func() { close(waiting) }) }
 	waited := make(chan result, 1)
 	go func() {
 		waited <- sluice(t, dir, "", "query", "--csv", "--wait", "3000", "--timeout", "30s", "SELECT count(*) FROM messages")
 	}()
+	select {
+	case <-waiting:
+	case r := <-waited:
+		t.Fatalf("query --wait 3000 ended before waiting for views: %+v", r)
+	}
 	ok(t, dir, "", "index", "--ssb", fixture)
-	if r := <-waited; r.code != 0 || r.out != "count(*)\n3000\n" {
+	r = <-waited
+	waitingForViews = nil
+	if r.code != 0 || r.out != "count(*)\n3000\n" {
 		t.Fatalf("query --wait 3000 started before the indexer: %+v", r)
 	}
 

@@ -27,6 +27,7 @@ type indexOptions struct {
 	noPriority bool
 	share      float64
 	statsFile  string
+	statsEvery time.Duration
 	poll       time.Duration
 	noWatch    bool
 }
@@ -72,6 +73,8 @@ shows on a terminal, then a summary.`,
 	f.DurationVar(&o.poll, "poll", log.DefaultPollInterval, "with --follow, how often to look for new entries (also when watching the log)")
 	f.StringVar(&o.statsFile, "stats-file", "", "write progress samples (JSON lines, every 100 ms) to this file, for benchmarks")
 	f.MarkHidden("stats-file")
+	f.DurationVar(&o.statsEvery, "stats-every", 100*time.Millisecond, "with --stats-file, the interval between samples")
+	f.MarkHidden("stats-every")
 	return c
 }
 
@@ -87,6 +90,8 @@ func (o *indexOptions) checkTuning() error {
 		return usagef("--backlog-share %v: want more than 0 and at most 1", o.share)
 	case o.poll <= 0:
 		return usagef("--poll %v: want a positive duration", o.poll)
+	case o.statsEvery <= 0:
+		return usagef("--stats-every %v: want a positive duration", o.statsEvery)
 	}
 	return nil
 }
@@ -155,7 +160,11 @@ func runIndex(ctx context.Context, e *env, o *indexOptions) error {
 	barDone := make(chan struct{})
 	go func() {
 		defer close(barDone)
-		t := time.NewTicker(100 * time.Millisecond)
+		every := 100 * time.Millisecond
+		if o.statsFile != "" {
+			every = o.statsEvery
+		}
+		t := time.NewTicker(every)
 		defer t.Stop()
 		for {
 			select {

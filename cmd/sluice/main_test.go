@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"strings"
@@ -67,7 +68,9 @@ func process(t *testing.T, dir string, args ...string) (*exec.Cmd, *bufio.Scanne
 	return cmd, bufio.NewScanner(stderr)
 }
 
-// waitExit waits (bounded) for a child to exit and returns its error.
+// waitExit waits (bounded) for a child to exit and returns its error, or
+// an error saying it did not exit within limit (then it kills it). It does
+// not fail t, so goroutines other than the test's may call it.
 func waitExit(t *testing.T, cmd *exec.Cmd, stderr *bufio.Scanner, limit time.Duration) error {
 	t.Helper()
 	var msgs []string
@@ -89,7 +92,6 @@ func waitExit(t *testing.T, cmd *exec.Cmd, stderr *bufio.Scanner, limit time.Dur
 		return err
 	case <-time.After(limit):
 		cmd.Process.Kill()
-		t.Fatalf("sluice %v did not exit within %s", cmd.Args[1:], limit)
+		return fmt.Errorf("sluice %v did not exit within %s", cmd.Args[1:], limit)
 	}
-	return nil
 }

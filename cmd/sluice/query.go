@@ -135,6 +135,9 @@ func waitVisible(ctx context.Context, e *env, seq log.Seq, views []string, timeo
 	t := time.NewTicker(newViewsPoll)
 	defer t.Stop()
 	db, err := query.OpenDir(e.viewsDir(), query.Options{})
+	if errors.Is(err, query.ErrNoViews) && waitingForViews != nil {
+		waitingForViews()
+	}
 	for errors.Is(err, query.ErrNoViews) {
 		select {
 		case <-t.C:
@@ -158,6 +161,10 @@ func waitVisible(ctx context.Context, e *env, seq log.Seq, views []string, timeo
 	}
 	return db, nil
 }
+
+// waitingForViews, if set, is called when waitVisible found no views and
+// starts waiting for an indexer to create them (tests).
+var waitingForViews func()
 
 // newViewsPoll is how often waitVisible looks for the first view file.
 const newViewsPoll = 10 * time.Millisecond

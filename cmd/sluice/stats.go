@@ -22,13 +22,23 @@ type statsWriter struct {
 
 // statsSample is one line of a --stats-file.
 type statsSample struct {
-	TMillis int64   `json:"t_ms"`
-	Since   log.Seq `json:"since"`
-	Last    log.Seq `json:"last"`
-	Entries int64   `json:"entries"`
-	Bytes   int64   `json:"bytes"`
-	Ahead   int64   `json:"ahead"`
-	RSSKiB  int64   `json:"rss_kib"`
+	TMillis int64       `json:"t_ms"`
+	Since   log.Seq     `json:"since"`
+	Last    log.Seq     `json:"last"`
+	Entries int64       `json:"entries"`
+	Bytes   int64       `json:"bytes"`
+	Ahead   int64       `json:"ahead"`
+	RSSKiB  int64       `json:"rss_kib"`
+	Files   []statsFile `json:"files"`
+}
+
+// statsFile is the state of one view file in a statsSample (see
+// index.FileProgress).
+type statsFile struct {
+	Path  string  `json:"path"`
+	Since log.Seq `json:"since"`
+	Phase string  `json:"phase"` // idle, backlog, indexes or caught-up
+	Index int     `json:"index"` // in phase indexes, the index being built, from 0
 }
 
 func newStatsWriter(path string, start time.Time) (*statsWriter, error) {
@@ -46,9 +56,13 @@ func (s *statsWriter) sample(p index.Progress) {
 	if s.f == nil {
 		return
 	}
+	files := make([]statsFile, len(p.Files))
+	for i, f := range p.Files {
+		files[i] = statsFile{Path: f.Path, Since: f.Since, Phase: f.Phase.String(), Index: f.Index}
+	}
 	b, _ := json.Marshal(statsSample{
 		TMillis: time.Since(s.start).Milliseconds(), Since: p.Since, Last: p.Last,
-		Entries: p.Entries, Bytes: p.Bytes, Ahead: p.AheadApplied, RSSKiB: currentRSSKiB(),
+		Entries: p.Entries, Bytes: p.Bytes, Ahead: p.AheadApplied, RSSKiB: currentRSSKiB(), Files: files,
 	})
 	s.w.Write(append(b, '\n'))
 	s.w.Flush()

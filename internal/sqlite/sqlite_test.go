@@ -104,12 +104,58 @@ func TestExecErrors(t *testing.T) {
 	if !IsConstraint(err) || !strings.Contains(err.Error(), "row 3 of 4") {
 		t.Fatalf("duplicate key: %v", err)
 	}
+	// The earlier rows ran, the rest were dropped: not run, and not run by
+	// the next Exec either.
+	if got := readColumn(t, c, `SELECT k FROM u ORDER BY k`); got != "a b" {
+		t.Fatalf("after row 3 of 4 failed, u holds %q, want the 2 rows before it: \"a b\"", got)
+	}
+	if n := s.Pending(); n != 0 {
+		t.Fatalf("Pending = %d after a failed Exec, want 0", n)
+	}
+	s.Text("d")
+	if err := s.Exec(); err != nil {
+		t.Fatal(err)
+	}
+	if got := readColumn(t, c, `SELECT k FROM u ORDER BY k`); got != "a b d" {
+		t.Fatalf("the Exec after a failed one: u holds %q, want \"a b d\"", got)
+	}
 	c.Exec(`CREATE TABLE v(a, b)`)
 	s2, _ := c.Prepare(`INSERT INTO v VALUES (?, ?)`)
 	s2.Text("x")
 	s2.Text("y")
 	s2.Text("z")
-	if err := s2.Exec(); err == nil {
-		t.Fatal("wrong parameter count accepted")
+	if err := s2.Exec(); err == nil || !strings.Contains(err.Error(), "3 parameter values for a statement with 2 parameters") {
+		t.Fatalf("wrong parameter count: %v", err)
 	}
+	if got := readColumn(t, c, `SELECT a || b FROM v`); got != "" || s2.Pending() != 0 {
+		t.Fatalf("a refused Exec ran rows (v holds %q) or kept them (%d pending)", got, s2.Pending())
+	}
+}
+
+// readColumn returns the first column of the rows q selects, read through
+// database/sql (an independent reader), joined by spaces.
+func readColumn(t *testing.T, c *Conn, q string) string {
+	t.Helper()
+	db, err := sql.Open("sqlite3", "file:"+c.path+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rows, err := db.Query(q)
+	if err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	defer rows.Close()
+	var vals []string
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		vals = append(vals, v)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return strings.Join(vals, " ")
 }

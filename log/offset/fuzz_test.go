@@ -124,25 +124,26 @@ func checkFrames(t *testing.T, data []byte, entries []log.Entry) {
 		}
 		prev = e.Seq
 		off := offs[e.Seq-1]
-		n := int64(u32(data[off:]))
-		if !bytes.Equal(e.Payload, data[off+lenSize:off+lenSize+n]) || isZero(e.Payload) {
+		n := int64(beUint(data[off : off+4]))
+		if !bytes.Equal(e.Payload, data[off+4:off+4+n]) || len(bytes.Trim(e.Payload, "\x00")) == 0 {
 			t.Fatalf("seq %d: payload %q is not the frame at offset %d", e.Seq, e.Payload, off)
 		}
 	}
 }
 
 // frames returns the offsets of the first n frames of data with trailer
-// width w, or nil if it does not hold n valid frames.
+// width w, or nil if it does not hold n valid frames. It decodes the
+// format itself (see doc.go), not with the package's code.
 func frames(data []byte, w int, n log.Seq) []int64 {
 	var offs []int64
 	off := int64(0)
 	for range n {
-		if int64(len(data))-off < lenSize {
+		if int64(len(data))-off < 4 {
 			return nil
 		}
-		l := u32(data[off:])
-		end := off + frameSize(l, w)
-		if end > int64(len(data)) || u32(data[end-int64(w)-lenSize:]) != l || trailer(data[end-int64(w):end]) != uint64(end) {
+		l := int64(beUint(data[off : off+4]))
+		end := off + 4 + l + 4 + int64(w)
+		if end > int64(len(data)) || int64(beUint(data[end-int64(w)-4:end-int64(w)])) != l || beUint(data[end-int64(w):end]) != uint64(end) {
 			return nil
 		}
 		offs = append(offs, off)

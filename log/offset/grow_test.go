@@ -111,18 +111,28 @@ func TestWait(t *testing.T) {
 		t.Fatalf("Wait(2) cancelled = %v", err)
 	}
 
-	// Another goroutine appends a frame (and the start of another) while
-	// this one waits.
+	// Another goroutine appends a frame (and the start of another) once
+	// this one is about to sleep in Wait, with nothing new: the sleeping
+	// hook says so, so Wait cannot have returned without waiting.
 	ctx, cancel = context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
 	grown := appendFrame(file, []byte(indented), 4)
 	grown = appendFrame(grown, []byte(compact), 4)
-	waiting, appended := make(chan struct{}), make(chan error, 1)
+	asleep, appended := make(chan struct{}, 1), make(chan error, 1)
+	l.sleeping = func() {
+		select {
+		case asleep <- struct{}{}:
+		default:
+		}
+	}
 	go func() {
-		<-waiting
-		appended <- appendBytes(path, grown[len(file):len(grown)-5])
+		select {
+		case <-asleep:
+			appended <- appendBytes(path, grown[len(file):len(grown)-5])
+		case <-ctx.Done():
+			appended <- ctx.Err()
+		}
 	}()
-	close(waiting)
 	last, err := l.Wait(ctx, 2)
 	if err != nil || last != 3 {
 		t.Fatalf("Wait(2) = %d, %v; want 3", last, err)

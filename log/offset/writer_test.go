@@ -1,7 +1,6 @@
 package offset
 
 import (
-	"encoding/binary"
 	"errors"
 	"os"
 	"path/filepath"
@@ -11,15 +10,34 @@ import (
 )
 
 // Helpers that write flumelog-offset files the way the JavaScript writer
-// does, and read them back with bounded loops.
+// does, and read them back with bounded loops. They encode and decode the
+// format themselves, without the package's trailer, putTrailer or
+// frameSize: TestTrailerBytes checks them against hand-written bytes.
+
+// appendBE appends v big-endian in w bytes.
+func appendBE(dst []byte, v uint64, w int) []byte {
+	for i := w - 1; i >= 0; i-- {
+		dst = append(dst, byte(v>>(8*i)))
+	}
+	return dst
+}
+
+// beUint decodes the big-endian unsigned integer b holds.
+func beUint(b []byte) uint64 {
+	var v uint64
+	for _, c := range b {
+		v = v<<8 | uint64(c)
+	}
+	return v
+}
 
 // appendFrame appends to file (a whole flumelog-offset file so far) a frame
 // holding payload, with a w-byte trailer.
 func appendFrame(file, payload []byte, w int) []byte {
-	file = binary.BigEndian.AppendUint32(file, uint32(len(payload)))
+	file = appendBE(file, uint64(len(payload)), 4)
 	file = append(file, payload...)
-	file = binary.BigEndian.AppendUint32(file, uint32(len(payload)))
-	return append(file, putTrailer(uint64(len(file)+w), w)...)
+	file = appendBE(file, uint64(len(payload)), 4)
+	return appendBE(file, uint64(len(file)+w), w)
 }
 
 // buildLog returns a file of frames holding payloads, with w-byte trailers.
@@ -35,7 +53,7 @@ func buildLog(w int, payloads ...[]byte) []byte {
 // size as the last element.
 func frameOffsets(file []byte, w int) []int64 {
 	var offs []int64
-	for off := int64(0); off < int64(len(file)); off += frameSize(u32(file[off:]), w) {
+	for off := int64(0); off < int64(len(file)); off += 4 + int64(beUint(file[off:off+4])) + 4 + int64(w) {
 		offs = append(offs, off)
 	}
 	return append(offs, int64(len(file)))
