@@ -40,6 +40,9 @@ writes), which needs an indexer running (sluice index --follow).`,
   sluice append --local --wait --json '{"type":"post","text":"now"}'`,
 		Args: noArgs,
 		RunE: func(c *cobra.Command, args []string) error {
+			if err := checkTimeout(o.timeout); err != nil {
+				return err
+			}
 			return runAppend(c, e, &o)
 		},
 	}
@@ -49,7 +52,7 @@ writes), which needs an indexer running (sluice index --follow).`,
 	f.StringVar(&o.durability, "durability", "sync", "when an append is on disk: sync (fsync each), group (share fsyncs), none (leave it to the OS)")
 	f.BoolVar(&o.wait, "wait", false, "wait until the views show the entries before printing their seqs")
 	f.StringSliceVar(&o.waitViews, "wait-view", nil, "with --wait, wait only for these views (default all)")
-	f.DurationVar(&o.timeout, "timeout", 30*time.Second, "with --wait, give up after this long")
+	f.DurationVar(&o.timeout, "timeout", 30*time.Second, "with --wait, give up after this long (0: check once, do not wait)")
 	return c
 }
 

@@ -86,7 +86,7 @@ func (o *indexOptions) checkTuning() error {
 		return usagef("--batch %d: want a positive number of entries", o.batch)
 	case o.txEntries < 0:
 		return usagef("--tx-entries %d: want a positive number of entries", o.txEntries)
-	case o.share <= 0 || o.share > 1:
+	case !(o.share > 0 && o.share <= 1): // NaN too
 		return usagef("--backlog-share %v: want more than 0 and at most 1", o.share)
 	case o.poll <= 0:
 		return usagef("--poll %v: want a positive duration", o.poll)
