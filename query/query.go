@@ -83,10 +83,15 @@ func Open(paths []string, opts Options) (*DB, error) {
 			return nil, fmt.Errorf("open views: %w", err)
 		}
 		name := strings.TrimSuffix(filepath.Base(abs), ".db")
-		if seen[name] {
-			return nil, fmt.Errorf("open views: two files named %q", name)
+		// Schema names are compared without case, and two are SQLite's.
+		key := strings.ToLower(name)
+		switch {
+		case seen[key]:
+			return nil, fmt.Errorf("open views: two files named %q (names that differ only in case are the same to SQLite)", name)
+		case key == "main" || key == "temp":
+			return nil, fmt.Errorf("open views: %s: a view file cannot be named %s, a schema name SQLite keeps for itself; move it away (and give its view another name)", abs, name)
 		}
-		seen[name] = true
+		seen[key] = true
 		files = append(files, File{Name: name, Path: abs})
 	}
 	sort.Slice(files, func(i, j int) bool { return files[i].Name < files[j].Name })

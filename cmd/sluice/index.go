@@ -30,6 +30,9 @@ type indexOptions struct {
 	statsEvery time.Duration
 	poll       time.Duration
 	noWatch    bool
+	// replace lets a SQL view take over a view file indexed from another
+	// .sql file (sluice rebuild --view).
+	replace bool
 }
 
 func newIndexCmd(e *env) *cobra.Command {
@@ -118,6 +121,9 @@ func runIndex(ctx context.Context, e *env, o *indexOptions) error {
 		return err
 	}
 	defer lock.Unlock()
+	if err := e.checkViewFiles(views, o.replace); err != nil {
+		return err
+	}
 	logf := func(format string, args ...any) { e.notef(format, args...) }
 	var files []*view.File
 	defer func() {
