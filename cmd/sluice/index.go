@@ -147,6 +147,21 @@ func runIndex(ctx context.Context, e *env, o *indexOptions) error {
 			}
 		}
 	}
+	info := &indexerInfo{PID: os.Getpid(), Follow: o.follow, Started: time.Now().UTC()}
+	for _, f := range files {
+		abs, err := filepath.Abs(f.Path()) // for waiters in other directories
+		if err != nil {
+			return err
+		}
+		for _, name := range f.Names() {
+			info.Views = append(info.Views, indexedView{Name: name, File: abs})
+		}
+	}
+	removeInfo, err := e.writeIndexerInfo(info)
+	if err != nil {
+		return err
+	}
+	defer removeInfo()
 	ix, err := index.New(src, files, index.Options{BatchSize: o.batch, TxEntries: o.txEntries, NoPriority: o.noPriority, BacklogShare: o.share})
 	if err != nil {
 		return err
