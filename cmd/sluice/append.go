@@ -72,6 +72,7 @@ func runAppend(c *cobra.Command, e *env, o *appendOptions) error {
 		}
 		recs = append(recs, log.Record{Origin: origin, Payload: []byte(o.value)})
 	} else {
+		e.noteReadingTerminal()
 		recs, err = readJSONLines(e.in, "standard input", origin)
 		if err != nil {
 			return err

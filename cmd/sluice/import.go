@@ -51,9 +51,13 @@ it up). A progress bar shows on a terminal, then a summary line.`,
 			}
 			var src importSource
 			if args[0] == "-" {
+				e.noteReadingTerminal()
 				src = &linesSource{in: e.in, dir: e.dir}
 			} else {
 				s, err := openOffsetSource(args[0])
+				if errors.Is(err, log.ErrNotLog) {
+					err = fmt.Errorf("%w (for JSON lines, use: sluice import - < %s)", err, shellQuote(args[0]))
+				}
 				if err != nil {
 					return fmt.Errorf("import %s: %w (nothing was imported)", args[0], err)
 				}

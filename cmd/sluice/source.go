@@ -76,7 +76,11 @@ var errNoLog = errors.New("no log")
 func findOffsetLog(path string) (string, error) {
 	fi, err := os.Stat(path)
 	if err != nil {
-		return "", fmt.Errorf("ssb log: %w", err)
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err // the path is in the message already
+		}
+		return "", fmt.Errorf("ssb log %s: %w", path, err)
 	}
 	if !fi.IsDir() {
 		return path, nil

@@ -159,7 +159,15 @@ func (e *env) lockViews() (*fsutil.FileLock, error) {
 	}
 	l, err := fsutil.Lock(filepath.Join(e.viewsDir(), "LOCK"))
 	if errors.Is(err, fsutil.ErrLocked) {
-		return nil, fmt.Errorf("another sluice process is writing the views in %s (sluice index or rebuild); stop it first", e.viewsDir())
+		who := "another sluice process (sluice index or rebuild)"
+		if ix := e.runningIndexer(); ix != nil {
+			who = fmt.Sprintf("sluice index (pid %d", ix.PID)
+			if ix.Follow {
+				who += ", --follow"
+			}
+			who += ")"
+		}
+		return nil, fmt.Errorf("%s is writing the views in %s; stop it first", who, e.viewsDir())
 	}
 	return l, err
 }
