@@ -88,6 +88,7 @@ func runAppend(c *cobra.Command, e *env, o *appendOptions) error {
 	for _, r := range l.Repairs() {
 		e.notef("repaired the log on open: %s", r)
 	}
+	e.noteInterruptedImport()
 	seqs, err := l.Append(c.Context(), recs...)
 	if cerr := l.Close(); err == nil {
 		err = cerr

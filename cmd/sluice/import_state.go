@@ -76,6 +76,14 @@ func removeImportState(path string) error {
 	return fsutil.SyncDir(filepath.Dir(path))
 }
 
+// noteInterruptedImport warns, before an append, that an interrupted import
+// will not resume once the log was appended to.
+func (e *env) noteInterruptedImport() {
+	if st, err := readImportState(e.importStatePath()); err == nil && st != nil {
+		e.notef("%s was interrupted; after this append it cannot resume (%s)", st.describe(), e.importStatePath())
+	}
+}
+
 // describe says what st is, for messages.
 func (st *importState) describe() string {
 	src := st.Source

@@ -210,7 +210,9 @@ func TestImportResume(t *testing.T) {
 	t.Run("log appended to since", func(t *testing.T) {
 		dir := t.TempDir()
 		interruptedImport(t, dir, src, base, payloads, 17)
-		ok(t, dir, "", "append", "--json", `{"later":1}`)
+		if r := sluice(t, dir, "", "append", "--json", `{"later":1}`); r.code != 0 || !strings.Contains(r.err, "was interrupted; after this append it cannot resume") {
+			t.Fatalf("append during an interrupted import: %+v", r)
+		}
 		r := sluice(t, dir, "", "import", src)
 		if r.code != 1 || !strings.Contains(r.err, "seq 20 is not record 18") || !strings.Contains(r.err, "remove "+importStateFile) {
 			t.Fatalf("resume after an append: %+v", r)
