@@ -76,8 +76,11 @@ it up). A progress bar shows on a terminal, then a summary line.`,
 func runImport(ctx context.Context, e *env, src importSource, batch int) error {
 	start := time.Now()
 	bar := newProgress(e, -1, "checking", false)
-	n, err := src.check(bar)
+	n, err := src.check(ctx, bar)
 	bar.done()
+	if errors.Is(err, context.Canceled) {
+		err = fmt.Errorf("interrupted while checking %s", src.name())
+	}
 	if err != nil {
 		return fmt.Errorf("import: %w (nothing was imported)", err)
 	}

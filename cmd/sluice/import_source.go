@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -23,8 +24,8 @@ type importSource interface {
 	// check reads the whole source and checks every record with
 	// checkPayload, reporting progress to bar; it fails naming the first
 	// bad record by its place in the source. It returns the number of
-	// records.
-	check(bar *progress) (int64, error)
+	// records, or ctx's error once ctx ends.
+	check(ctx context.Context, bar *progress) (int64, error)
 	// each calls fn with the records check counted, in order, from the
 	// first; the payload is fn's to keep. size is the bytes of the source
 	// read so far, for a progress bar.
@@ -60,7 +61,7 @@ func (s *offsetSource) name() string { return s.path }
 func (s *offsetSource) id() string   { return s.path }
 func (s *offsetSource) close() error { return s.l.Close() }
 
-func (s *offsetSource) check(bar *progress) (int64, error) {
+func (s *offsetSource) check(ctx context.Context, bar *progress) (int64, error) {
 	it, err := s.l.Iter(1)
 	if err != nil {
 		return 0, err
@@ -79,6 +80,9 @@ func (s *offsetSource) check(bar *progress) (int64, error) {
 		s.last = ent.Seq
 		if n%1024 == 0 {
 			bar.set(off)
+			if err := ctx.Err(); err != nil {
+				return n, err
+			}
 		}
 	}
 	return n, it.Err()
@@ -129,7 +133,7 @@ func (s *linesSource) close() error {
 	return s.spool.Close()
 }
 
-func (s *linesSource) check(bar *progress) (int64, error) {
+func (s *linesSource) check(ctx context.Context, bar *progress) (int64, error) {
 	if err := os.MkdirAll(s.dir, 0o755); err != nil {
 		return 0, err
 	}
@@ -159,6 +163,9 @@ func (s *linesSource) check(bar *progress) (int64, error) {
 		}
 		if n++; n%1024 == 0 {
 			bar.set(cr.n)
+			if err := ctx.Err(); err != nil {
+				return n, err
+			}
 		}
 	}
 	s.size = cr.n
