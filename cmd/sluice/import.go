@@ -115,8 +115,8 @@ func runImport(ctx context.Context, e *env, src importSource, batch int) error {
 		}
 		defer verify.Close()
 	}
-	bar = newProgress(e, -1, "importing", false)
-	var i, appended, payload, size int64
+	bar = newProgress(e, n, "importing", false)
+	var i, appended, payload int64
 	var recs []log.Record
 	var recBytes int
 	flush := func() error {
@@ -128,12 +128,11 @@ func runImport(ctx context.Context, e *env, src importSource, batch int) error {
 		}
 		appended += int64(len(recs))
 		recs, recBytes = recs[:0], 0
-		bar.set(size)
+		bar.set(i)
 		return nil
 	}
-	err = src.each(func(p []byte, at int64) error {
+	err = src.each(func(p []byte) error {
 		i++
-		size = at
 		if i <= done {
 			return importSame(verify, st, src, i, p)
 		}

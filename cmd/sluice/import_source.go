@@ -27,15 +27,15 @@ type importSource interface {
 	// records, or ctx's error once ctx ends.
 	check(ctx context.Context, bar *progress) (int64, error)
 	// each calls fn with the records check counted, in order, from the
-	// first; the payload is fn's to keep. size is the bytes of the source
-	// read so far, for a progress bar.
-	each(fn func(payload []byte, size int64) error) error
+	// first; the payload is fn's to keep.
+	each(fn func(payload []byte) error) error
 	close() error
 }
 
 // offsetSource is an SSB flumelog-offset file. Records deleted in place
 // are skipped. A record is named by its frame number (its seq when sluice
-// reads the file with --ssb) and the byte offset of its frame.
+// reads the file with --ssb) and the byte offset of its frame. The check
+// reads the file with Scan, through one reused buffer.
 type offsetSource struct {
 	path string
 	l    *offset.Log
@@ -62,17 +62,10 @@ func (s *offsetSource) id() string   { return s.path }
 func (s *offsetSource) close() error { return s.l.Close() }
 
 func (s *offsetSource) check(ctx context.Context, bar *progress) (int64, error) {
-	it, err := s.l.Iter(1)
-	if err != nil {
-		return 0, err
-	}
-	defer it.Close()
 	var n int64
-	for it.Next() {
-		ent := it.Entry()
-		off := it.(offset.Offsetter).Offset()
+	err := s.l.Scan(func(ent log.Entry, off int64) error {
 		if err := checkPayload(ent.Payload); err != nil {
-			return n, placePayloadError(fmt.Sprintf("%s record %d (the frame at byte offset %d)", s.path, ent.Seq, off), err, func(at int) string {
+			return placePayloadError(fmt.Sprintf("%s record %d (the frame at byte offset %d)", s.path, ent.Seq, off), err, func(at int) string {
 				return fmt.Sprintf("byte %d of its payload (offset %d)", at+1, off+4+int64(at))
 			})
 		}
@@ -80,15 +73,14 @@ func (s *offsetSource) check(ctx context.Context, bar *progress) (int64, error) 
 		s.last = ent.Seq
 		if n%1024 == 0 {
 			bar.set(off)
-			if err := ctx.Err(); err != nil {
-				return n, err
-			}
+			return ctx.Err()
 		}
-	}
-	return n, it.Err()
+		return nil
+	})
+	return n, err
 }
 
-func (s *offsetSource) each(fn func([]byte, int64) error) error {
+func (s *offsetSource) each(fn func([]byte) error) error {
 	if s.last == 0 {
 		return nil
 	}
@@ -99,7 +91,7 @@ func (s *offsetSource) each(fn func([]byte, int64) error) error {
 	defer it.Close()
 	for it.Next() {
 		ent := it.Entry()
-		if err := fn(ent.Payload, it.(offset.Offsetter).Offset()); err != nil {
+		if err := fn(ent.Payload); err != nil {
 			return err
 		}
 		if ent.Seq == s.last {
@@ -120,7 +112,6 @@ type linesSource struct {
 	in    io.Reader
 	dir   string
 	spool *os.File
-	size  int64 // bytes read from in
 }
 
 func (s *linesSource) name() string { return "standard input" }
@@ -168,29 +159,27 @@ func (s *linesSource) check(ctx context.Context, bar *progress) (int64, error) {
 			}
 		}
 	}
-	s.size = cr.n
 	if err := w.Flush(); err != nil {
 		return n, fmt.Errorf("spool standard input: %w", err)
 	}
 	return n, nil
 }
 
-func (s *linesSource) each(fn func([]byte, int64) error) error {
+func (s *linesSource) each(fn func([]byte) error) error {
 	if s.spool == nil {
 		return nil
 	}
 	if _, err := s.spool.Seek(0, io.SeekStart); err != nil {
 		return fmt.Errorf("read the spool of standard input: %w", err)
 	}
-	cr := &countReader{r: s.spool}
-	r := &jsonLines{br: bufio.NewReaderSize(cr, 1<<20), name: "the spool of standard input"}
+	r := &jsonLines{br: bufio.NewReaderSize(s.spool, 1<<20), name: "the spool of standard input"}
 	for {
 		line, eof, err := r.readLine()
 		if err != nil {
 			return err
 		}
 		if v := bytes.TrimSuffix(line, []byte("\n")); len(v) > 0 {
-			if err := fn(bytes.Clone(v), cr.n); err != nil {
+			if err := fn(bytes.Clone(v)); err != nil {
 				return err
 			}
 		}

@@ -42,17 +42,6 @@ func (l *Log) Iter(from log.Seq) (log.Iterator, error) {
 	}, nil
 }
 
-// Offsetter is implemented by the iterators Log.Iter returns, so that a
-// caller can say where in the file an entry is (a bad record named by its
-// byte offset).
-type Offsetter interface {
-	// Offset returns the byte offset in the file of the frame holding
-	// the current entry (the one Entry returns).
-	Offset() int64
-}
-
-var _ Offsetter = (*iterator)(nil)
-
 // iterator is the log.Iterator of a Log.
 type iterator struct {
 	l     *Log
@@ -61,7 +50,6 @@ type iterator struct {
 	size  int64   // file size last seen
 	known log.Seq // the log's frontier as last seen
 	cur   log.Entry
-	off   int64 // file offset of cur's frame
 	err   error
 	done  bool // closed
 }
@@ -108,7 +96,6 @@ func (it *iterator) Next() bool {
 			continue
 		}
 		it.cur = log.Entry{Seq: f.seq, Origin: log.Remote, Payload: f.payload}
-		it.off = it.sc.off - frameSize(uint32(len(f.payload)), it.sc.w)
 		return true
 	}
 }
@@ -151,9 +138,6 @@ func (it *iterator) Close() error {
 	}
 	return nil
 }
-
-// Offset implements Offsetter.
-func (it *iterator) Offset() int64 { return it.off }
 
 // Position implements log.Positioner: the seq of the last frame passed,
 // deleted frames included, so an indexer reading this iterator knows it has
