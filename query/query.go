@@ -83,10 +83,15 @@ func Open(paths []string, opts Options) (*DB, error) {
 			return nil, fmt.Errorf("open views: %w", err)
 		}
 		name := strings.TrimSuffix(filepath.Base(abs), ".db")
-		if seen[name] {
-			return nil, fmt.Errorf("open views: two files named %q", name)
+		// Schema names are compared without case, and two are SQLite's.
+		key := strings.ToLower(name)
+		switch {
+		case seen[key]:
+			return nil, fmt.Errorf("open views: two files named %q (names that differ only in case are the same to SQLite)", name)
+		case key == "main" || key == "temp":
+			return nil, fmt.Errorf("open views: %s: a view file cannot be named %s, a schema name SQLite keeps for itself; move it away (and give its view another name)", abs, name)
 		}
-		seen[name] = true
+		seen[key] = true
 		files = append(files, File{Name: name, Path: abs})
 	}
 	sort.Slice(files, func(i, j int) bool { return files[i].Name < files[j].Name })
@@ -169,31 +174,39 @@ func (db *DB) Close() error {
 }
 
 // Check reports whether query is a single statement that does not write,
-// and SQLite's error if it does not compile.
+// and SQLite's error if it does not compile. Semicolons, whitespace and
+// comments after the statement are not a second statement.
 func (db *DB) Check(query string) error {
+	_, err := db.statement(query)
+	return err
+}
+
+// statement checks query as Check does and returns the statement alone,
+// without what follows it.
+func (db *DB) statement(query string) (string, error) {
 	db.mu <- struct{}{}
 	defer func() { <-db.mu }()
 	if db.check == nil {
-		return errors.New("query: closed")
+		return "", errors.New("query: closed")
 	}
 	s, err := db.check.Prepare(query)
 	if err != nil {
 		var se *sqlite.Error
 		if errors.As(err, &se) {
-			return errors.New(se.Msg)
+			return "", errors.New(se.Msg)
 		}
-		return err
+		return "", err
 	}
 	defer s.Close()
 	switch firstWord(query) {
 	case "ATTACH", "DETACH":
 		// Read-only for SQLite, but they would open (and create) files.
-		return fmt.Errorf("%w: %s is not allowed; every view file is attached already", ErrWrite, firstWord(query))
+		return "", fmt.Errorf("%w: %s is not allowed; every view file is attached already", ErrWrite, firstWord(query))
 	}
 	if !s.ReadOnly() {
-		return fmt.Errorf("%w: this statement would write (%s); views change only through the log", ErrWrite, firstWord(query))
+		return "", fmt.Errorf("%w: this statement would write (%s); views change only through the log", ErrWrite, firstWord(query))
 	}
-	return nil
+	return s.SQL(), nil
 }
 
 func firstWord(q string) string {
@@ -207,10 +220,11 @@ func firstWord(q string) string {
 // Query runs a read-only statement. Statements that would write are
 // refused with ErrWrite before they run.
 func (db *DB) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	if err := db.Check(query); err != nil {
+	stmt, err := db.statement(query)
+	if err != nil {
 		return nil, err
 	}
-	return db.db.QueryContext(ctx, query, args...)
+	return db.db.QueryContext(ctx, stmt, args...)
 }
 
 // Since returns each view's since, by view name, across the files.
@@ -259,8 +273,13 @@ func (db *DB) shows(ctx context.Context, conn *sql.Conn, f File, name string, se
 // A file that holds no view yet (an indexer that has just created it) is
 // waited for too. Once every file holds its views, a named view none of
 // them has is an error at once.
+//
+// WaitFor always looks once, even if ctx has ended already: with a context
+// that has no time left it reports whether seq shows now (nil) or not
+// (ctx's error).
 func (db *DB) WaitFor(ctx context.Context, seq log.Seq, views ...string) error {
-	conn, err := db.db.Conn(ctx)
+	look := context.WithoutCancel(ctx) // until the first sleep
+	conn, err := db.db.Conn(look)
 	if err != nil {
 		return err
 	}
@@ -268,6 +287,7 @@ func (db *DB) WaitFor(ctx context.Context, seq log.Seq, views ...string) error {
 	t := time.NewTicker(db.opts.PollInterval)
 	defer t.Stop()
 	sleep := func(why error) error {
+		look = ctx
 		select {
 		case <-t.C:
 			return nil
@@ -281,7 +301,7 @@ func (db *DB) WaitFor(ctx context.Context, seq log.Seq, views ...string) error {
 	var targets []waitTarget
 	var why error // why the last look found the views not ready
 	for {
-		ts, notReady, err := db.waitTargets(ctx, conn, views)
+		ts, notReady, err := db.waitTargets(look, conn, views)
 		if err != nil && ctx.Err() != nil {
 			return sleep(why) // ended during the look
 		}
@@ -307,7 +327,7 @@ func (db *DB) WaitFor(ctx context.Context, seq log.Seq, views ...string) error {
 		}
 	}
 	for len(targets) > 0 {
-		ok, err := db.shows(ctx, conn, targets[0].f, targets[0].name, seq)
+		ok, err := db.shows(look, conn, targets[0].f, targets[0].name, seq)
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()

@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"io"
 	"time"
@@ -41,6 +40,9 @@ writes), which needs an indexer running (sluice index --follow).`,
   sluice append --local --wait --json '{"type":"post","text":"now"}'`,
 		Args: noArgs,
 		RunE: func(c *cobra.Command, args []string) error {
+			if err := checkTimeout(o.timeout); err != nil {
+				return err
+			}
 			return runAppend(c, e, &o)
 		},
 	}
@@ -50,7 +52,7 @@ writes), which needs an indexer running (sluice index --follow).`,
 	f.StringVar(&o.durability, "durability", "sync", "when an append is on disk: sync (fsync each), group (share fsyncs), none (leave it to the OS)")
 	f.BoolVar(&o.wait, "wait", false, "wait until the views show the entries before printing their seqs")
 	f.StringSliceVar(&o.waitViews, "wait-view", nil, "with --wait, wait only for these views (default all)")
-	f.DurationVar(&o.timeout, "timeout", 30*time.Second, "with --wait, give up after this long")
+	f.DurationVar(&o.timeout, "timeout", 30*time.Second, "with --wait, give up after this long (0: check once, do not wait)")
 	return c
 }
 
@@ -65,11 +67,12 @@ func runAppend(c *cobra.Command, e *env, o *appendOptions) error {
 	}
 	var recs []log.Record
 	if c.Flags().Changed("json") {
-		if !json.Valid([]byte(o.value)) {
-			return usagef("--json: not a valid JSON value: %s", abbrev(o.value))
+		if err := checkPayload([]byte(o.value)); err != nil {
+			return usagef("--json %s: %w", abbrev(o.value), err)
 		}
 		recs = append(recs, log.Record{Origin: origin, Payload: []byte(o.value)})
 	} else {
+		e.noteReadingTerminal()
 		recs, err = readJSONLines(e.in, "standard input", origin)
 		if err != nil {
 			return err
@@ -85,6 +88,7 @@ func runAppend(c *cobra.Command, e *env, o *appendOptions) error {
 	for _, r := range l.Repairs() {
 		e.notef("repaired the log on open: %s", r)
 	}
+	e.noteInterruptedImport()
 	seqs, err := l.Append(c.Context(), recs...)
 	if cerr := l.Close(); err == nil {
 		err = cerr
@@ -107,40 +111,19 @@ func runAppend(c *cobra.Command, e *env, o *appendOptions) error {
 }
 
 // readJSONLines reads one JSON value per line; blank lines are skipped. It
-// fails on the first invalid line, naming it.
+// fails on the first line checkPayload refuses, naming it.
 func readJSONLines(r io.Reader, name string, origin log.Origin) ([]log.Record, error) {
 	var recs []log.Record
-	err := eachJSONLine(r, name, func(v []byte) error {
-		recs = append(recs, log.Record{Origin: origin, Payload: v})
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("%w (nothing was appended)", err)
-	}
-	return recs, nil
-}
-
-// eachJSONLine calls fn with each non-blank line of r, trimmed, checking
-// that it is one JSON value; it fails on the first line that is not (or
-// that fn refuses), naming r as name and the line's number.
-func eachJSONLine(r io.Reader, name string, fn func([]byte) error) error {
-	br := bufio.NewReaderSize(r, 1<<20)
-	for n := 1; ; n++ {
-		line, err := br.ReadBytes('\n')
-		if t := bytes.TrimSpace(line); len(t) > 0 {
-			if !json.Valid(t) {
-				return fmt.Errorf("%s line %d: not a valid JSON value: %s", name, n, abbrev(string(t)))
-			}
-			if err := fn(t); err != nil {
-				return err
-			}
-		}
-		if err == io.EOF {
-			return nil
-		}
+	lines := newJSONLines(r, name)
+	for {
+		v, ok, err := lines.next()
 		if err != nil {
-			return fmt.Errorf("read %s: %w", name, err)
+			return nil, fmt.Errorf("%w (nothing was appended)", err)
 		}
+		if !ok {
+			return recs, nil
+		}
+		recs = append(recs, log.Record{Origin: origin, Payload: bytes.Clone(v)})
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"time"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
@@ -28,7 +29,10 @@ func newCatCmd(e *env) *cobra.Command {
 		Short: "Print the log's entries",
 		Long: `Print the payload of every entry of the log, one per line, from --from on.
 With --json, print each entry as a JSON object with its seq, origin, append
-time and payload. With --follow, keep printing entries as they are appended.
+time and payload; a payload that is not JSON (in a log.offset, or a log
+written before append checked payloads) is a string, or, when it is not
+UTF-8 either, payload_base64 (its bytes in base64) instead of payload. With
+--follow, keep printing entries as they are appended.
 
 Reads DIR/log by default (without its lock: an appender may run alongside),
 or another log with --log, or an SSB log.offset with --ssb.`,
@@ -109,16 +113,26 @@ func writeEntry(w io.Writer, ent log.Entry, asJSON bool) error {
 		s := ent.Time.UTC().Format(time.RFC3339Nano)
 		t = &s
 	}
-	var payload any = json.RawMessage(ent.Payload)
-	if !json.Valid(ent.Payload) {
-		payload = string(ent.Payload)
-	}
-	b, err := json.Marshal(struct {
+	// The payload as it is when it is JSON; a payload that is not (a
+	// foreign log's, or written before append checked payloads) as a
+	// string when it is UTF-8, else base64 in payload_base64: every line
+	// is valid JSON.
+	out := struct {
 		Seq     log.Seq `json:"seq"`
 		Origin  string  `json:"origin"`
 		Time    *string `json:"time"`
-		Payload any     `json:"payload"`
-	}{ent.Seq, ent.Origin.String(), t, payload})
+		Payload any     `json:"payload,omitempty"` // nil only with Base64
+		Base64  []byte  `json:"payload_base64,omitempty"`
+	}{Seq: ent.Seq, Origin: ent.Origin.String(), Time: t}
+	switch {
+	case isJSONText(ent.Payload):
+		out.Payload = json.RawMessage(ent.Payload)
+	case utf8.Valid(ent.Payload):
+		out.Payload = string(ent.Payload)
+	default:
+		out.Base64 = ent.Payload
+	}
+	b, err := json.Marshal(out)
 	if err != nil {
 		return err
 	}

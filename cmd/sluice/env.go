@@ -31,6 +31,14 @@ func newEnv(in io.Reader, out, errOut io.Writer) *env {
 	return e
 }
 
+// noteReadingTerminal tells a user who typed a command that reads JSON
+// lines without piping anything in what it waits for.
+func (e *env) noteReadingTerminal() {
+	if f, ok := e.in.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		e.notef("reading JSON values from standard input, one per line; end with Ctrl-D")
+	}
+}
+
 // notef prints a status message to stderr.
 func (e *env) notef(format string, args ...any) {
 	fmt.Fprintf(e.errOut, "sluice: "+format+"\n", args...)

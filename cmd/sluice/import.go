@@ -1,17 +1,21 @@
 package main
 
 import (
-	"bufio"
+	"bytes"
+	"context"
+	"errors"
 	"fmt"
-	"io"
-	"os"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/sluicedb/sluice/log"
-	"github.com/sluicedb/sluice/log/offset"
 )
+
+// importBatchBytes bounds the payload bytes of one Append of an import, so
+// that an import of big records stays well under the log's limits on one
+// call.
+const importBatchBytes = 32 << 20
 
 func newImportCmd(e *env) *cobra.Command {
 	var batch int
@@ -20,147 +24,204 @@ func newImportCmd(e *env) *cobra.Command {
 		Short: "Copy an SSB log.offset (or JSON lines) into the log as remote entries",
 		Long: `Copy every entry of SRC into the log in DIR/log as remote entries. SRC is an
 SSB flumelog-offset file, an ~/.ssb directory holding flume/log.offset, or "-"
-for JSON lines on standard input.
+for JSON lines on standard input (one JSON value per line; blank lines are
+skipped).
 
-SRC is checked to its end before anything is written, so a damaged source
-changes nothing. Records deleted in place in a log.offset are skipped. The
-import writes without fsync and syncs once at the end. A progress bar shows
-on a terminal, then a summary line.`,
+SRC is read and checked to its end before anything is written: every record
+must be one JSON value in UTF-8, at most 16 MiB, as sluice append demands. A
+bad record is named by its place in SRC (its record number and byte offset
+in a log.offset, its line in JSON lines) and nothing is imported. Records
+deleted in place in a log.offset are skipped. Standard input is copied to an
+unlinked file in DIR while it is checked (nothing stays behind).
+
+The import writes without fsync and syncs once at the end. If it stops part
+way (killed, a full disk, Ctrl-C), running the same import again resumes it:
+it checks that the entries it already appended are the start of SRC and
+appends the rest, with no duplicate and no gap. For standard input, feed the
+same input again. Meanwhile DIR/importing.json records the import; an import
+cannot resume if the log was appended to since (it says so, and how to give
+it up). A progress bar shows on a terminal, then a summary line.`,
 		Example: `  sluice import ~/.ssb/flume/log.offset
   sluice import ~/.ssb
   jq -c '.[]' export.json | sluice import -`,
 		Args: exactArgs(1, "one source (a log.offset, an ~/.ssb directory, or -)"),
 		RunE: func(c *cobra.Command, args []string) error {
 			if batch <= 0 {
-				return usagef("--batch must be positive")
+				return usagef("--batch %d: want a positive number of entries", batch)
 			}
+			var src importSource
 			if args[0] == "-" {
-				return importJSONLines(c, e, batch)
+				e.noteReadingTerminal()
+				src = &linesSource{in: e.in, dir: e.dir}
+			} else {
+				s, err := openOffsetSource(args[0])
+				if errors.Is(err, log.ErrNotLog) {
+					err = fmt.Errorf("%w (for JSON lines, use: sluice import - < %s)", err, shellQuote(args[0]))
+				}
+				if err != nil {
+					return fmt.Errorf("import %s: %w (nothing was imported)", args[0], err)
+				}
+				src = s
 			}
-			return importOffset(c, e, args[0], batch)
+			defer src.close()
+			return runImport(c.Context(), e, src, batch)
 		},
 	}
-	c.Flags().IntVar(&batch, "batch", 1000, "entries per append")
+	c.Flags().IntVar(&batch, "batch", 1000, "entries per append (at most 32 MB of payload each)")
 	return c
 }
 
-func importOffset(c *cobra.Command, e *env, src string, batch int) error {
-	path, err := findOffsetLog(src)
-	if err != nil {
-		return err
+// runImport checks src to its end, then appends its records to the log,
+// resuming an import of the same source that stopped part-way.
+func runImport(ctx context.Context, e *env, src importSource, batch int) error {
+	start := time.Now()
+	bar := newProgress(e, -1, "checking", false)
+	n, err := src.check(ctx, bar)
+	bar.done()
+	if errors.Is(err, context.Canceled) {
+		err = fmt.Errorf("interrupted while checking %s", src.name())
 	}
-	in, err := offset.Open(path)
 	if err != nil {
-		return err
+		return fmt.Errorf("import: %w (nothing was imported)", err)
 	}
-	defer in.Close()
-	// Check the whole source first: a damaged one changes nothing.
-	st, err := in.Stats()
-	if err != nil {
-		return fmt.Errorf("import %s: %w (nothing was imported)", path, err)
-	}
-	it, err := in.Iter(1)
-	if err != nil {
-		return err
-	}
-	defer it.Close()
-	bar := newProgress(e, st.Bytes, "importing", true)
-	return importFrom(c, e, path, batch, bar, func() (log.Record, int64, bool, error) {
-		if !it.Next() {
-			return log.Record{}, 0, false, it.Err()
-		}
-		p := it.Entry().Payload
-		return log.Record{Origin: log.Remote, Payload: p}, int64(len(p)) + 12, true, nil
-	})
-}
 
-func importJSONLines(c *cobra.Command, e *env, batch int) error {
-	// Spool standard input to a temporary file while checking it, so a bad
-	// line changes nothing.
-	tmp, err := os.CreateTemp("", "sluice-import-*.jsonl")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	defer tmp.Close()
-	w := bufio.NewWriterSize(tmp, 1<<20)
-	err = eachJSONLine(e.in, "standard input", func(v []byte) error {
-		w.Write(v)
-		return w.WriteByte('\n')
-	})
-	if err != nil {
-		return fmt.Errorf("%w (nothing was imported)", err)
-	}
-	if err := w.Flush(); err != nil {
-		return err
-	}
-	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
-		return err
-	}
-	sc := bufio.NewScanner(tmp)
-	sc.Buffer(make([]byte, 1<<20), log.DefaultMaxRecordSize+1)
-	bar := newProgress(e, -1, "importing", false)
-	return importFrom(c, e, "standard input", batch, bar, func() (log.Record, int64, bool, error) {
-		if !sc.Scan() {
-			return log.Record{}, 0, false, sc.Err()
-		}
-		p := append([]byte(nil), sc.Bytes()...)
-		return log.Record{Origin: log.Remote, Payload: p}, int64(len(p)) + 1, true, nil
-	})
-}
-
-// importFrom appends what next yields to the log in batches.
-func importFrom(c *cobra.Command, e *env, name string, batch int, bar *progress, next func() (log.Record, int64, bool, error)) error {
 	l, err := log.Open(e.logDir(), log.Options{Durability: log.SyncNone})
 	if err != nil {
 		return err
 	}
 	defer l.Close()
-	first, _ := l.Last()
-	start := time.Now()
-	var n, read, payload int64
-	recs := make([]log.Record, 0, batch)
+	statePath := e.importStatePath()
+	st, done, err := importResume(e, l, src, n)
+	if err != nil {
+		return err
+	}
+	if st == nil {
+		last, _ := l.Last()
+		st = &importState{Source: src.id(), Base: last, Records: n, Started: time.Now().UTC()}
+		if err := st.write(statePath); err != nil {
+			return fmt.Errorf("import: %w (nothing was imported)", err)
+		}
+	} else {
+		e.notef("resuming %s: its first %d entries are in the log (seqs %d..%d); importing the other %d",
+			st.describe(), done, st.Base+1, st.Base+log.Seq(done), n-done)
+	}
+
+	// Append in batches, after comparing the records already imported
+	// with the log's entries (importResume counted them).
+	var verify log.Iterator
+	if done > 0 {
+		if verify, err = l.Iter(st.Base + 1); err != nil {
+			return err
+		}
+		defer verify.Close()
+	}
+	bar = newProgress(e, n, "importing", false)
+	var i, appended, payload int64
+	var recs []log.Record
+	var recBytes int
 	flush := func() error {
 		if len(recs) == 0 {
 			return nil
 		}
-		if _, err := l.Append(c.Context(), recs...); err != nil {
+		if _, err := l.Append(ctx, recs...); err != nil {
 			return err
 		}
-		n += int64(len(recs))
-		recs = recs[:0]
-		if bar.bar != nil {
-			bar.set(read)
-		}
+		appended += int64(len(recs))
+		recs, recBytes = recs[:0], 0
+		bar.set(i)
 		return nil
 	}
-	for {
-		r, size, ok, err := next()
-		if err != nil {
-			return fmt.Errorf("import %s: %w (entries %d.. were not imported)", name, err, first+log.Seq(n)+1)
+	err = src.each(func(p []byte) error {
+		i++
+		if i <= done {
+			return importSame(verify, st, src, i, p)
 		}
-		if !ok {
-			break
-		}
-		read += size
-		payload += int64(len(r.Payload))
-		recs = append(recs, r)
-		if len(recs) >= batch {
+		if len(recs) >= batch || recBytes+len(p) > importBatchBytes {
 			if err := flush(); err != nil {
 				return err
 			}
 		}
+		recs = append(recs, log.Record{Origin: log.Remote, Payload: p})
+		recBytes += len(p)
+		payload += int64(len(p))
+		return nil
+	})
+	if err == nil {
+		err = flush()
 	}
-	if err := flush(); err != nil {
-		return err
-	}
-	if err := l.Close(); err != nil {
-		return err
+	if err == nil {
+		err = l.Close()
 	}
 	bar.done()
+	var re refuseResume
+	if errors.As(err, &re) {
+		return err
+	}
+	if err != nil {
+		last, _ := l.Last()
+		if errors.Is(err, context.Canceled) {
+			err = errors.New("interrupted")
+		}
+		return fmt.Errorf("import %s: %w; the log holds its first %d records (it ends at seq %d): %s to finish the import",
+			src.name(), err, last-st.Base, last, st.command(e.dir))
+	}
+	if err := removeImportState(statePath); err != nil {
+		return err
+	}
 	el := time.Since(start)
 	last, _ := l.Last()
 	fmt.Fprintf(e.errOut, "imported %d entries (%.1f MB) from %s in %.2fs: %s entries, %.1f MB/s; log %s now ends at seq %d\n",
-		n, mb(payload), name, el.Seconds(), rate(float64(n), el), mb(payload)/el.Seconds(), e.logDir(), last)
+		appended, mb(payload), src.name(), el.Seconds(), rate(float64(appended), el), mb(payload)/el.Seconds(), e.logDir(), last)
+	return nil
+}
+
+// importResume reads the state of an import in progress. With none, it
+// returns nil. With one of src, it returns it and how many of src's n
+// records the log holds already (after st.Base); the caller compares them
+// with the source as it reads it. Any other state refuses to go on.
+func importResume(e *env, l *log.Log, src importSource, n int64) (*importState, int64, error) {
+	path := e.importStatePath()
+	st, err := readImportState(path)
+	if err != nil || st == nil {
+		return nil, 0, err
+	}
+	if st.Source != src.id() {
+		return nil, 0, refusef("%s was interrupted; finish it first (%s), or give it up by removing %s (the entries it appended stay in the log)",
+			st.describe(), st.command(e.dir), path)
+	}
+	last, _ := l.Last()
+	if last < st.Base {
+		return nil, 0, refusef("cannot resume %s: the log now ends at seq %d, before it began; remove %s to import anew",
+			st.describe(), last, path)
+	}
+	done := int64(last - st.Base)
+	if done > n {
+		return nil, 0, refusef("cannot resume %s: the log holds %d entries after seq %d, more than the %d records of %s (was it appended to since?); remove %s to give the import up",
+			st.describe(), done, st.Base, n, src.name(), path)
+	}
+	return st, done, nil
+}
+
+// refuseResume is an import that refuses to resume, having written nothing.
+type refuseResume struct{ error }
+
+func refusef(format string, args ...any) error {
+	return refuseResume{fmt.Errorf(format+" (nothing was imported)", args...)}
+}
+
+// importSame checks that the log's next entry (from verify) is record i of
+// src, with payload p.
+func importSame(verify log.Iterator, st *importState, src importSource, i int64, p []byte) error {
+	if !verify.Next() {
+		if err := verify.Err(); err != nil {
+			return err
+		}
+		return refusef("cannot resume %s: the log ended while comparing it with %s", st.describe(), src.name())
+	}
+	ent := verify.Entry()
+	if ent.Origin != log.Remote || !bytes.Equal(ent.Payload, p) {
+		return refusef("cannot resume %s: the log's entry at seq %d is not record %d of %s (was the log appended to since?); remove %s to give the import up",
+			st.describe(), ent.Seq, i, src.name(), importStateFile)
+	}
 	return nil
 }

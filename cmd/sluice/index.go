@@ -30,6 +30,9 @@ type indexOptions struct {
 	statsEvery time.Duration
 	poll       time.Duration
 	noWatch    bool
+	// replace lets a SQL view take over a view file indexed from another
+	// .sql file (sluice rebuild --view).
+	replace bool
 }
 
 func newIndexCmd(e *env) *cobra.Command {
@@ -86,7 +89,7 @@ func (o *indexOptions) checkTuning() error {
 		return usagef("--batch %d: want a positive number of entries", o.batch)
 	case o.txEntries < 0:
 		return usagef("--tx-entries %d: want a positive number of entries", o.txEntries)
-	case o.share <= 0 || o.share > 1:
+	case !(o.share > 0 && o.share <= 1): // NaN too
 		return usagef("--backlog-share %v: want more than 0 and at most 1", o.share)
 	case o.poll <= 0:
 		return usagef("--poll %v: want a positive duration", o.poll)
@@ -118,6 +121,9 @@ func runIndex(ctx context.Context, e *env, o *indexOptions) error {
 		return err
 	}
 	defer lock.Unlock()
+	if err := e.checkViewFiles(views, o.replace); err != nil {
+		return err
+	}
 	logf := func(format string, args ...any) { e.notef(format, args...) }
 	var files []*view.File
 	defer func() {
@@ -141,6 +147,21 @@ func runIndex(ctx context.Context, e *env, o *indexOptions) error {
 			}
 		}
 	}
+	info := &indexerInfo{PID: os.Getpid(), Follow: o.follow, Started: time.Now().UTC()}
+	for _, f := range files {
+		abs, err := filepath.Abs(f.Path()) // for waiters in other directories
+		if err != nil {
+			return err
+		}
+		for _, name := range f.Names() {
+			info.Views = append(info.Views, indexedView{Name: name, File: abs})
+		}
+	}
+	removeInfo, err := e.writeIndexerInfo(info)
+	if err != nil {
+		return err
+	}
+	defer removeInfo()
 	ix, err := index.New(src, files, index.Options{BatchSize: o.batch, TxEntries: o.txEntries, NoPriority: o.noPriority, BacklogShare: o.share})
 	if err != nil {
 		return err

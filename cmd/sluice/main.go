@@ -12,6 +12,13 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// The first Ctrl-C asks the command to stop cleanly; a second one, once
+	// the signals are no longer caught, ends the process (a command may be
+	// blocked reading standard input).
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
 	code := run(ctx, os.Args[1:], newEnv(os.Stdin, os.Stdout, os.Stderr))
 	stop()
 	os.Exit(code)

@@ -3,17 +3,9 @@ package main
 import (
 	"bufio"
 	"context"
-	"database/sql"
-	"encoding/csv"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"strconv"
-	"strings"
-	"text/tabwriter"
 	"time"
-	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
@@ -37,14 +29,23 @@ func newQueryCmd(e *env) *cobra.Command {
 		Short: "Run a read-only SQL query over the views",
 		Long: `Run one SQL statement over every view file in DIR/views, each attached under
 its view name (ssb, posts, ...) so that views can be joined; a table can be
-named without its view when only one view has it. Results print as a table,
-or as JSON (--json, an array of objects) or CSV (--csv, with a header).
+named without its view when only one view has it. A trailing ; or comment
+is fine; a second statement is refused.
+
+Results print as a table, or as JSON (--json, an array of objects) or CSV
+(--csv, with a header). JSON and CSV print only once every row was read: a
+query that fails part-way prints no half document, only the error. In them,
+column names that repeat get _2, _3... (SELECT a.seq, b.seq gives seq and
+seq_2). Values: NULL is null in JSON and an empty field in CSV; an infinite
+float is "Infinity" or "-Infinity" (a string in JSON); a BLOB is
+{"$base64": true, "encoded": "..."} in JSON, x'0aff' in the table and CSV.
 
 Queries are read-only: a statement that would write is refused. To change
 what views show, append to the log.
 
 With --wait SEQ, sluice first waits until the views show the entry at SEQ
-(for example the seq printed by sluice append).`,
+(for example the seq printed by sluice append), for at most --timeout;
+--timeout 0 checks once without waiting.`,
 		Example: `  sluice query 'SELECT type, count(*) AS n FROM messages GROUP BY type ORDER BY n DESC'
   sluice query --json 'SELECT feed FROM authors LIMIT 3'
   sluice query --csv 'SELECT * FROM posts.posts' > posts.csv
@@ -54,6 +55,9 @@ With --wait SEQ, sluice first waits until the views show the entry at SEQ
 			if o.json && o.csv {
 				return usagef("--json and --csv exclude each other")
 			}
+			if err := checkTimeout(o.timeout); err != nil {
+				return err
+			}
 			return runQuery(c.Context(), e, args[0], &o)
 		},
 	}
@@ -62,8 +66,16 @@ With --wait SEQ, sluice first waits until the views show the entry at SEQ
 	f.BoolVar(&o.csv, "csv", false, "print rows as CSV with a header line")
 	f.Uint64Var(&o.wait, "wait", 0, "first wait until the views show the entry at this seq")
 	f.StringSliceVar(&o.waitViews, "wait-view", nil, "with --wait, wait only for these views (default all)")
-	f.DurationVar(&o.timeout, "timeout", 30*time.Second, "with --wait, give up after this long")
+	f.DurationVar(&o.timeout, "timeout", 30*time.Second, "with --wait, give up after this long (0: check once, do not wait)")
 	return c
+}
+
+// checkTimeout refuses a negative --timeout.
+func checkTimeout(d time.Duration) error {
+	if d < 0 {
+		return usagef("--timeout %v: want 0 (check once) or a positive duration such as 30s", d)
+	}
+	return nil
 }
 
 func runQuery(ctx context.Context, e *env, q string, o *queryOptions) error {
@@ -111,189 +123,4 @@ func runQuery(ctx context.Context, e *env, q string, o *queryOptions) error {
 		return fmt.Errorf("query: %w", err)
 	}
 	return w.Flush()
-}
-
-func waitError(err error, seq uint64, timeout time.Duration) error {
-	if errors.Is(err, context.DeadlineExceeded) {
-		msg := fmt.Sprintf("the views did not show seq %d within %s (is sluice index --follow running?)", seq, timeout)
-		if err != context.DeadlineExceeded {
-			msg += ": " + err.Error() // why, as WaitFor saw it
-		}
-		return errors.New(msg)
-	}
-	return err
-}
-
-// waitVisible opens DIR/views and waits until its views show the entry at
-// seq; it returns the open views. Views an indexer has not created yet are
-// waited for too: the directory may hold no view file yet, or files with
-// no view in them. before, if not nil, is called once the views are open,
-// before the wait; an error from it ends the wait.
-func waitVisible(ctx context.Context, e *env, seq log.Seq, views []string, timeout time.Duration, before func(*query.DB) error) (*query.DB, error) {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	t := time.NewTicker(newViewsPoll)
-	defer t.Stop()
-	db, err := query.OpenDir(e.viewsDir(), query.Options{})
-	if errors.Is(err, query.ErrNoViews) && waitingForViews != nil {
-		waitingForViews()
-	}
-	for errors.Is(err, query.ErrNoViews) {
-		select {
-		case <-t.C:
-			db, err = query.OpenDir(e.viewsDir(), query.Options{})
-		case <-ctx.Done():
-			return nil, waitError(fmt.Errorf("%w: %w", err, ctx.Err()), uint64(seq), timeout)
-		}
-	}
-	if err != nil {
-		return nil, err
-	}
-	if before != nil {
-		err = before(db)
-	}
-	if err == nil {
-		err = db.WaitFor(ctx, seq, views...)
-	}
-	if err != nil {
-		db.Close()
-		return nil, waitError(err, uint64(seq), timeout)
-	}
-	return db, nil
-}
-
-// waitingForViews, if set, is called when waitVisible found no views and
-// starts waiting for an indexer to create them (tests).
-var waitingForViews func()
-
-// newViewsPoll is how often waitVisible looks for the first view file.
-const newViewsPoll = 10 * time.Millisecond
-
-// scanRows calls head with the column names, then row with each row's
-// values, converted for printing: []byte becomes a string when it is UTF-8.
-func scanRows(rows *sql.Rows, head func(cols []string) error, row func(vals []any) error) error {
-	cols, err := rows.Columns()
-	if err != nil {
-		return err
-	}
-	if err := head(cols); err != nil {
-		return err
-	}
-	vals := make([]any, len(cols))
-	ptrs := make([]any, len(cols))
-	for i := range vals {
-		ptrs[i] = &vals[i]
-	}
-	for rows.Next() {
-		if err := rows.Scan(ptrs...); err != nil {
-			return err
-		}
-		for i, v := range vals {
-			if b, ok := v.([]byte); ok && utf8.Valid(b) {
-				vals[i] = string(b)
-			}
-		}
-		if err := row(vals); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
-}
-
-func text(v any) string {
-	switch v := v.(type) {
-	case nil:
-		return "NULL"
-	case string:
-		return v
-	case []byte:
-		return fmt.Sprintf("x'%x'", v)
-	case float64:
-		return strconv.FormatFloat(v, 'f', -1, 64)
-	case time.Time:
-		return v.Format(time.RFC3339Nano)
-	}
-	return fmt.Sprint(v)
-}
-
-func writeTable(w io.Writer, rows *sql.Rows) error {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	n := 0
-	clean := strings.NewReplacer("\t", " ", "\n", " ")
-	err := scanRows(rows, func(cols []string) error {
-		_, err := fmt.Fprintln(tw, strings.Join(cols, "\t"))
-		return err
-	}, func(vals []any) error {
-		cells := make([]string, len(vals))
-		for i, v := range vals {
-			cells[i] = clean.Replace(text(v))
-		}
-		fmt.Fprintln(tw, strings.Join(cells, "\t"))
-		if n++; n%1000 == 0 {
-			return tw.Flush()
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	return tw.Flush()
-}
-
-func writeJSON(w io.Writer, rows *sql.Rows) error {
-	var keys [][]byte
-	n := 0
-	io.WriteString(w, "[")
-	err := scanRows(rows, func(cols []string) error {
-		for _, c := range cols {
-			k, _ := json.Marshal(c)
-			keys = append(keys, k)
-		}
-		return nil
-	}, func(vals []any) error {
-		if n++; n > 1 {
-			io.WriteString(w, ",")
-		}
-		io.WriteString(w, "\n  {")
-		for i, v := range vals {
-			if i > 0 {
-				io.WriteString(w, ", ")
-			}
-			b, err := json.Marshal(v)
-			if err != nil {
-				return err
-			}
-			w.Write(keys[i])
-			io.WriteString(w, ": ")
-			w.Write(b)
-		}
-		_, err := io.WriteString(w, "}")
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	if n > 0 {
-		io.WriteString(w, "\n")
-	}
-	_, err = io.WriteString(w, "]\n")
-	return err
-}
-
-func writeCSV(w io.Writer, rows *sql.Rows) error {
-	cw := csv.NewWriter(w)
-	err := scanRows(rows, cw.Write, func(vals []any) error {
-		rec := make([]string, len(vals))
-		for i, v := range vals {
-			if v != nil {
-				rec[i] = text(v)
-			}
-		}
-		return cw.Write(rec)
-	})
-	if err != nil {
-		return err
-	}
-	cw.Flush()
-	return cw.Error()
 }

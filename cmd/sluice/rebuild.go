@@ -42,6 +42,7 @@ func runRebuild(ctx context.Context, e *env, name string, o *indexOptions) error
 	if !fileExists(path) {
 		return fmt.Errorf("no view %q: %s does not exist (sluice views lists the views)", name, path)
 	}
+	o.replace = len(o.views) > 0 // the definition given replaces the recorded one
 	if len(o.views) == 0 {
 		def := ssb.Name
 		if name != ssb.Name {
@@ -65,6 +66,10 @@ func runRebuild(ctx context.Context, e *env, name string, o *indexOptions) error
 	}
 	lock, err := e.lockViews()
 	if err != nil {
+		return err
+	}
+	if err := e.checkViewFiles(views, o.replace); err != nil {
+		lock.Unlock()
 		return err
 	}
 	err = view.MarkRebuild(path, name, "rebuild requested with sluice rebuild")

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/pprof"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
@@ -102,8 +103,11 @@ func run(ctx context.Context, args []string, e *env) int {
 	if err == nil {
 		return exitOK
 	}
-	fmt.Fprintf(e.errOut, "sluice: %v\n", err)
 	var ue usageError
+	if strings.HasPrefix(err.Error(), "unknown command ") { // cobra's, with its suggestions
+		err = usageError{fmt.Errorf("%s\nRun 'sluice --help' for the commands.", strings.TrimSpace(err.Error()))}
+	}
+	fmt.Fprintf(e.errOut, "sluice: %v\n", err)
 	if errors.As(err, &ue) {
 		return exitUsage
 	}

@@ -56,7 +56,7 @@ func (s *sourceFlags) open(e *env) (src log.Source, closer io.Closer, name strin
 	}
 	r, err := log.OpenReader(dir)
 	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil, "", fmt.Errorf("no log in %s (append to it or import one first, or use --log or --ssb)", dir)
+		return nil, nil, "", fmt.Errorf("%w in %s (append to it or import one first, or use --log or --ssb)", errNoLog, dir)
 	}
 	if errors.Is(err, log.ErrNotLog) {
 		return nil, nil, "", fmt.Errorf("%w (for an SSB flumelog-offset file, use --ssb)", err)
@@ -67,12 +67,20 @@ func (s *sourceFlags) open(e *env) (src log.Source, closer io.Closer, name strin
 	return r, r, dir, nil
 }
 
+// errNoLog is returned by sourceFlags.open when the log directory does not
+// exist.
+var errNoLog = errors.New("no log")
+
 // findOffsetLog accepts a log.offset file, or a directory holding
 // flume/log.offset (an ~/.ssb folder) or log.offset.
 func findOffsetLog(path string) (string, error) {
 	fi, err := os.Stat(path)
 	if err != nil {
-		return "", fmt.Errorf("ssb log: %w", err)
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err // the path is in the message already
+		}
+		return "", fmt.Errorf("ssb log %s: %w", path, err)
 	}
 	if !fi.IsDir() {
 		return path, nil

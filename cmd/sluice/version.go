@@ -16,8 +16,11 @@ var version = ""
 
 func newVersionCmd(e *env) *cobra.Command {
 	return &cobra.Command{
-		Use:     "version",
-		Short:   "Print sluice's version, and those of Go and SQLite it was built with",
+		Use:   "version",
+		Short: "Print sluice's version, and those of Go and SQLite it was built with",
+		Long: `Print sluice's version (the release, or the commit it was built from), the Go
+release, system and architecture it was built for, and the version of the
+SQLite compiled into it.`,
 		Example: `  sluice version`,
 		Args:    noArgs,
 		RunE: func(c *cobra.Command, args []string) error {

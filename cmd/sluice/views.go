@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"text/tabwriter"
@@ -15,16 +16,16 @@ import (
 
 // viewInfo is one line of sluice views.
 type viewInfo struct {
-	Name          string   `json:"name"`
-	File          string   `json:"file"`
-	Version       int      `json:"version"`
-	Since         log.Seq  `json:"since"`
-	Ahead         int      `json:"ahead"`
-	Lag           *log.Seq `json:"lag"`
-	Rejects       int      `json:"rejects"`
-	IndexesBuilt  bool     `json:"indexes_built"`
-	RebuiltAt     string   `json:"rebuilt_at"`
-	RebuildReason string   `json:"rebuild_reason"`
+	Name          string  `json:"name"`
+	File          string  `json:"file"`
+	Version       int     `json:"version"`
+	Since         log.Seq `json:"since"`
+	Ahead         int     `json:"ahead"`
+	Lag           *int64  `json:"lag"` // entries behind the log; negative: ahead of it; null: no log to compare with
+	Rejects       int     `json:"rejects"`
+	IndexesBuilt  bool    `json:"indexes_built"`
+	RebuiltAt     string  `json:"rebuilt_at"`
+	RebuildReason string  `json:"rebuild_reason"`
 }
 
 func newViewsCmd(e *env) *cobra.Command {
@@ -36,7 +37,9 @@ func newViewsCmd(e *env) *cobra.Command {
 		Long: `List every view in DIR/views: its file, version, since (every entry up to it
 is applied), local entries applied ahead, how far it lags behind the log,
 entries it rejected, whether its secondary indexes are built, and when and why
-it was last (re)built. The lag is measured against DIR/log, or --log/--ssb.`,
+it was last (re)built. The lag is measured against DIR/log, or --log/--ssb;
+a negative lag means the view is ahead of the log (the log lost entries or
+was replaced), and a note on stderr says so.`,
 		Example: `  sluice views
   sluice views --ssb ~/.ssb --json`,
 		Args: noArgs,
@@ -44,6 +47,12 @@ it was last (re)built. The lag is measured against DIR/log, or --log/--ssb.`,
 			infos, err := listViews(c.Context(), e, &src)
 			if err != nil {
 				return err
+			}
+			for _, v := range infos {
+				if v.Lag != nil && *v.Lag < 0 {
+					e.notef("view %s is %d entries ahead of the log: it shows entries up to seq %d, the log ends at seq %d (the log lost entries or was replaced)",
+						v.Name, -*v.Lag, v.Since, int64(v.Since)+*v.Lag)
+				}
 			}
 			if asJSON {
 				enc := json.NewEncoder(e.out)
@@ -55,7 +64,10 @@ it was last (re)built. The lag is measured against DIR/log, or --log/--ssb.`,
 			for _, v := range infos {
 				lag := "?"
 				if v.Lag != nil {
-					lag = strconv.FormatUint(uint64(*v.Lag), 10)
+					lag = strconv.FormatInt(*v.Lag, 10)
+					if *v.Lag < 0 {
+						lag += " (ahead)"
+					}
 				}
 				idx := "pending"
 				if v.IndexesBuilt {
@@ -81,10 +93,14 @@ func listViews(ctx context.Context, e *env, sf *sourceFlags) ([]viewInfo, error)
 	if src, closer, _, err := sf.open(e); err == nil {
 		if l, err := src.Last(); err == nil {
 			last = &l
+		} else {
+			e.notef("cannot measure the views' lag: %v", err)
 		}
 		closer.Close()
 	} else if sf.logPath != "" || sf.ssbPath != "" {
 		return nil, err
+	} else if !errors.Is(err, errNoLog) {
+		e.notef("cannot measure the views' lag: %v", err)
 	}
 	var out []viewInfo
 	for _, f := range db.Files() {
@@ -103,10 +119,7 @@ func listViews(ctx context.Context, e *env, sf *sourceFlags) ([]viewInfo, error)
 				return nil, err
 			}
 			if last != nil {
-				lag := log.Seq(0)
-				if *last > v.Since {
-					lag = *last - v.Since
-				}
+				lag := int64(*last) - int64(v.Since)
 				v.Lag = &lag
 			}
 			out = append(out, v)

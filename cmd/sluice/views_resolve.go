@@ -1,8 +1,11 @@
 package main
 
 import (
+	"bytes"
+	"database/sql"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -31,17 +34,111 @@ func resolveViews(specs []string) ([]view.View, error) {
 			if err != nil {
 				return nil, err
 			}
+			if err := checkSQLViewName(sv); err != nil {
+				return nil, err
+			}
 			v = sv
 		default:
 			return nil, usagef("--view %q: not a built-in view (ssb) nor a .sql view file", s)
 		}
-		if prev, ok := seen[v.Name()]; ok {
-			return nil, usagef("--view %q and %q both define a view named %q", prev, s, v.Name())
+		// Names are compared as SQLite compares the schema names sluice
+		// query attaches view files under: without case.
+		key := strings.ToLower(v.Name())
+		if prev, ok := seen[key]; ok {
+			return nil, usagef("--view %q and %q both define a view named %q (view names must differ, also in more than case)", prev, s, v.Name())
 		}
-		seen[v.Name()] = s
+		seen[key] = s
 		out = append(out, v)
 	}
 	return out, nil
+}
+
+// builtinViews are the names of the built-in views, which no SQL view may
+// take: it would share their file and replace them.
+var builtinViews = []string{ssb.Name}
+
+// checkSQLViewName refuses a SQL view named like a built-in view, or like
+// a schema SQLite keeps for itself (sluice query attaches each view file
+// under its view's name).
+func checkSQLViewName(v *sqlview.View) error {
+	for _, b := range builtinViews {
+		if strings.EqualFold(v.Name(), b) {
+			return usagef("%s: the view is named %q, the name of a built-in view; give it another name in its -- sluice:view line", v.Path(), v.Name())
+		}
+	}
+	switch strings.ToLower(v.Name()) {
+	case "main", "temp":
+		return usagef("%s: the view is named %q, a name SQLite keeps for itself (sluice query could not attach it); give it another name in its -- sluice:view line", v.Path(), v.Name())
+	}
+	return nil
+}
+
+// checkViewFiles refuses to index a view into a file that holds another
+// definition of it: a SQL view whose file was indexed from another .sql
+// file with other contents (indexing one and then the other would rebuild
+// the view each time), the built-in view over a SQL view's file, or a file
+// whose name differs from the view's only in case. replace accepts a new
+// definition (sluice rebuild --view).
+func (e *env) checkViewFiles(views []view.View, replace bool) error {
+	files, _ := filepath.Glob(filepath.Join(e.viewsDir(), "*.db"))
+	for _, v := range views {
+		for _, f := range files {
+			if name := strings.TrimSuffix(filepath.Base(f), ".db"); name != v.Name() && strings.EqualFold(name, v.Name()) {
+				return fmt.Errorf("view %q: %s holds a view whose name differs only in case, which sluice query cannot attach beside it; rename one of them", v.Name(), f)
+			}
+		}
+		path := e.viewFilePath(v.Name())
+		rec := recordedSQLPath(path)
+		sv, isSQL := v.(*sqlview.View)
+		switch {
+		case rec == "" || replace:
+		case !isSQL:
+			return fmt.Errorf("%s holds the SQL view defined in %s, not the built-in view %s; move the file away to index %s there", path, rec, v.Name(), v.Name())
+		default:
+			p, _ := filepath.Abs(sv.Path())
+			if p == rec || sameDefinition(p, rec) {
+				continue
+			}
+			return fmt.Errorf("two SQL files define the view %q: %s, and %s, which %s was indexed from; indexing one and then the other would rebuild the view each time. Rename the view in one of them, or switch to %s with: sluice rebuild %s --view %s",
+				v.Name(), sv.Path(), rec, path, sv.Path(), v.Name(), shellQuote(sv.Path()))
+		}
+	}
+	return nil
+}
+
+// recordedSQLPath returns the .sql file sluice index recorded in the view
+// file at path, or "" (no file, not a view file, a built-in view). It only
+// reads the file.
+func recordedSQLPath(path string) string {
+	if !fileExists(path) {
+		return ""
+	}
+	u := url.URL{Scheme: "file", Path: path, RawQuery: "mode=ro"}
+	db, err := sql.Open("sqlite3", u.String())
+	if err != nil {
+		return ""
+	}
+	defer db.Close()
+	var rec string
+	if db.QueryRow(`SELECT value FROM sluice_file WHERE key = ?`, "info:"+sqlViewInfo).Scan(&rec) != nil {
+		return ""
+	}
+	return rec
+}
+
+// sameDefinition reports whether the .sql file a defines what the
+// recorded file b did: b holds the same bytes, or is gone (a was moved or
+// renamed, and maybe edited since: a new version, not a rival).
+func sameDefinition(a, b string) bool {
+	x, err := os.ReadFile(a)
+	if err != nil {
+		return false
+	}
+	y, err := os.ReadFile(b)
+	if errors.Is(err, os.ErrNotExist) {
+		return true
+	}
+	return err == nil && bytes.Equal(x, y)
 }
 
 func fileExists(path string) bool {
@@ -62,7 +159,15 @@ func (e *env) lockViews() (*fsutil.FileLock, error) {
 	}
 	l, err := fsutil.Lock(filepath.Join(e.viewsDir(), "LOCK"))
 	if errors.Is(err, fsutil.ErrLocked) {
-		return nil, fmt.Errorf("another sluice process is writing the views in %s (sluice index or rebuild); stop it first", e.viewsDir())
+		who := "another sluice process (sluice index or rebuild)"
+		if ix := e.runningIndexer(); ix != nil {
+			who = fmt.Sprintf("sluice index (pid %d", ix.PID)
+			if ix.Follow {
+				who += ", --follow"
+			}
+			who += ")"
+		}
+		return nil, fmt.Errorf("%s is writing the views in %s; stop it first", who, e.viewsDir())
 	}
 	return l, err
 }

@@ -271,20 +271,32 @@ func (c *Conn) Prepare(sql string) (*Stmt, error) {
 	if s == nil {
 		return nil, &Error{Code: 1, Msg: "no statement", SQL: sql}
 	}
-	if rest := C.GoString(tail); !onlySpace(rest) {
+	if !c.onlyComments(tail) {
 		C.sqlite3_finalize(s)
-		return nil, &Error{Code: 1, Msg: "more than one statement (prepare them one by one)", SQL: sql}
+		return nil, &Error{Code: 1, Msg: "more than one statement (give one at a time)", SQL: sql}
 	}
-	st := &Stmt{c: c, s: s, sql: sql, nparams: int(C.sqlite3_bind_parameter_count(s))}
+	n := uintptr(unsafe.Pointer(tail)) - uintptr(unsafe.Pointer(csql))
+	st := &Stmt{c: c, s: s, sql: sql[:n], nparams: int(C.sqlite3_bind_parameter_count(s))}
 	c.stmts = append(c.stmts, st)
 	return st, nil
 }
 
-func onlySpace(s string) bool {
-	for _, r := range s {
-		if r != ' ' && r != '\n' && r != '\t' && r != '\r' && r != ';' {
+// onlyComments reports whether the SQL text at tail holds no statement:
+// only whitespace, comments and semicolons, as SQLite's parser sees them.
+func (c *Conn) onlyComments(tail *C.char) bool {
+	for *tail != 0 {
+		var s *C.sqlite3_stmt
+		var next *C.char
+		// A tail that does not compile (SQL after the statement, garbage)
+		// is more than comments too.
+		if rc := C.sqlite3_prepare_v2(c.db, tail, -1, &s, &next); rc != 0 || s != nil {
+			C.sqlite3_finalize(s)
 			return false
 		}
+		if next == tail {
+			return true
+		}
+		tail = next
 	}
 	return true
 }
@@ -310,7 +322,8 @@ const (
 	kBlob
 )
 
-// SQL returns the statement's text.
+// SQL returns the statement's text: what Prepare was given, without the
+// semicolons, whitespace and comments that may follow the statement.
 func (s *Stmt) SQL() string { return s.sql }
 
 // NumParams returns the number of parameters a row has.
