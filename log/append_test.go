@@ -98,6 +98,7 @@ func TestEmptySegmentAfterTornOne(t *testing.T) {
 	os.Truncate(prev.path, int64(offs[len(offs)-1]+5))
 	os.WriteFile(last.path, nil, 0o644)
 	want := int(prev.first) + len(offs) - 2
+	setMark(t, dir, Seq(want))
 	l := checkReopen(t, dir, want)
 	reps := l.Repairs()
 	if len(reps) != 2 || !reps[0].Removed || reps[1].LastSeq != Seq(want) {

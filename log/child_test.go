@@ -29,6 +29,8 @@ func TestMain(m *testing.M) {
 // runChild is the child's main. Roles:
 //
 //	hold         open the log, print "ready", wait for stdin to close
+//	fault:D:S:L  run the fault scenario (fault_test.go) with durability D,
+//	             segment size S and, if L > 0, a file size limit of L bytes
 //	append:D:W:R open with durability D, run W appenders forever; in round R,
 //	             appender W prints "ack W I SEQ" after its I-th Append
 //	             returned SEQ
@@ -45,6 +47,14 @@ func runChild(role, dir string) int {
 		io.Copy(io.Discard, os.Stdin)
 		l.Close()
 		return 0
+	case "fault":
+		d, err := ParseDurability(parts[1])
+		if err != nil {
+			return fail(err)
+		}
+		seg, _ := strconv.Atoi(parts[2])
+		fsize, _ := strconv.ParseInt(parts[3], 10, 64)
+		return runFaultScenario(dir, d, seg, fsize)
 	case "append":
 		d, err := ParseDurability(parts[1])
 		if err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"syscall"
+	"time"
 )
 
 // ErrLocked is returned by Lock when another open file description (another
@@ -33,6 +34,23 @@ func Lock(path string) (*FileLock, error) {
 		return nil, fmt.Errorf("lock %s: %w", path, err)
 	}
 	return &FileLock{f: f}, nil
+}
+
+// lockPoll is how often LockWait tries the lock again.
+const lockPoll = 5 * time.Millisecond
+
+// LockWait is Lock, but when another holder has the lock it tries again
+// every few milliseconds for up to wait before it gives up with an error
+// wrapping ErrLocked. wait <= 0 means not waiting at all.
+func LockWait(path string, wait time.Duration) (*FileLock, error) {
+	deadline := time.Now().Add(wait)
+	for {
+		l, err := Lock(path)
+		if err == nil || !errors.Is(err, ErrLocked) || !time.Now().Before(deadline) {
+			return l, err
+		}
+		time.Sleep(min(lockPoll, time.Until(deadline)))
+	}
 }
 
 // Unlock releases the lock. It is idempotent.
