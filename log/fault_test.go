@@ -136,38 +136,49 @@ func parseFault(t *testing.T, out []byte) faultResult {
 // checkFaultLog opens the log a fault child left: it must open (also when
 // the child could not even create it), hold every acknowledged call's
 // records at the seqs the child was given, and nothing of a failed call;
-// then it must take a new Append.
-func checkFaultLog(t *testing.T, dir string, res faultResult) {
+// then it must take a new Append. inFlight, if not 0, is a call the child
+// was killed in: it may be there, whole, after the acknowledged ones, or
+// not at all.
+func checkFaultLog(t *testing.T, dir string, res faultResult, inFlight int) {
 	t.Helper()
+	said := "child said:\n" + strings.Join(res.lines, "\n")
 	l, err := Open(dir, Options{})
 	if err != nil {
-		t.Fatalf("reopen: %v\nchild said:\n%s", err, strings.Join(res.lines, "\n"))
+		t.Fatalf("reopen: %v\n%s", err, said)
 	}
 	defer l.Close()
 	want := map[Seq][2]int{} // seq -> call, record
+	var top Seq
 	for c, first := range res.acked {
 		for i := range faultRecs(c) {
 			s := first + Seq(i)
 			if _, dup := want[s]; dup {
-				t.Fatalf("seq %d acknowledged twice\nchild said:\n%s", s, strings.Join(res.lines, "\n"))
+				t.Fatalf("seq %d acknowledged twice\n%s", s, said)
 			}
 			want[s] = [2]int{c, i}
+			top = max(top, s)
 		}
 	}
 	it, _ := l.Iter(1)
 	defer it.Close()
-	n := 0
+	n, extra := 0, 0
 	for it.Next() {
 		e := it.Entry()
 		var p struct{ C, I int }
 		if err := json.Unmarshal(e.Payload, &p); err != nil {
 			t.Fatalf("seq %d: %v", e.Seq, err)
 		}
-		w, ok := want[e.Seq]
-		if !ok || w != [2]int{p.C, p.I} || !bytes.Equal(e.Payload, faultPayload(p.C, p.I)) {
+		if !bytes.Equal(e.Payload, faultPayload(p.C, p.I)) {
+			t.Fatalf("seq %d: payload %q is not call %d record %d's", e.Seq, e.Payload, p.C, p.I)
+		}
+		if p.C == inFlight && inFlight != 0 && e.Seq == top+Seq(p.I)+1 {
+			extra++
+			continue
+		}
+		if w, ok := want[e.Seq]; !ok || w != [2]int{p.C, p.I} {
 			_, failed := res.failed[p.C]
-			t.Fatalf("seq %d holds call %d record %d (failed call: %v), want call/record %v (acknowledged: %v)\nchild said:\n%s",
-				e.Seq, p.C, p.I, failed, w, ok, strings.Join(res.lines, "\n"))
+			t.Fatalf("seq %d holds call %d record %d (failed call: %v), want call/record %v (acknowledged: %v)\n%s",
+				e.Seq, p.C, p.I, failed, w, ok, said)
 		}
 		n++
 	}
@@ -175,7 +186,11 @@ func checkFaultLog(t *testing.T, dir string, res faultResult) {
 		t.Fatal(err)
 	}
 	if n != len(want) {
-		t.Fatalf("the log holds %d entries, %d were acknowledged\nchild said:\n%s", n, len(want), strings.Join(res.lines, "\n"))
+		t.Fatalf("the log holds %d acknowledged entries, %d were acknowledged\n%s", n, len(want), said)
+	}
+	if extra != 0 && extra != len(faultRecs(inFlight)) {
+		t.Fatalf("%d of the %d records of call %d, in flight when the child was killed, are in the log\n%s",
+			extra, len(faultRecs(inFlight)), inFlight, said)
 	}
 	last, _ := l.Last()
 	if seqs, err := l.Append(context.Background(), Record{Payload: []byte(`{"after":1}`)}); err != nil || seqs[0] != last+1 {
@@ -237,7 +252,7 @@ func TestFileSizeLimit(t *testing.T) {
 				}
 				res := parseFault(t, out)
 				fails += len(res.failed)
-				checkFaultLog(t, dir, res)
+				checkFaultLog(t, dir, res, 0)
 			}
 			if fails == 0 {
 				t.Fatal("no Append failed: the limits did not reach the log")

@@ -51,9 +51,17 @@ type Log struct {
 
 	repairs []Repair
 	lost    *Loss
+
+	// waiting, if set, is called each time Wait is about to block (tests
+	// use it to know a Wait is waiting).
+	waiting func()
 }
 
 var _ Source = (*Log)(nil)
+
+// lockWaiting, if set, is called when Open starts waiting for the lock
+// (tests).
+var lockWaiting func()
 
 // Open opens the log in dir for writing, creating it if dir is missing or
 // empty, and upgrading a format 1 log to format 2. It cuts a torn tail and
@@ -71,7 +79,7 @@ func Open(dir string, opts Options) (*Log, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("open log %s: %w", dir, err)
 	}
-	lock, err := fsutil.LockWait(filepath.Join(dir, lockFile), opts.LockWait)
+	lock, err := fsutil.LockWait(filepath.Join(dir, lockFile), opts.LockWait, lockWaiting)
 	if err != nil {
 		if errors.Is(err, fsutil.ErrLocked) {
 			waited := ""
@@ -245,6 +253,9 @@ func (l *Log) Wait(ctx context.Context, after Seq) (Seq, error) {
 		l.notifyMu.Unlock()
 		if last := Seq(l.last.Load()); last > after {
 			return last, nil
+		}
+		if l.waiting != nil {
+			l.waiting()
 		}
 		select {
 		case <-ch:

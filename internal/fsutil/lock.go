@@ -41,13 +41,17 @@ const lockPoll = 5 * time.Millisecond
 
 // LockWait is Lock, but when another holder has the lock it tries again
 // every few milliseconds for up to wait before it gives up with an error
-// wrapping ErrLocked. wait <= 0 means not waiting at all.
-func LockWait(path string, wait time.Duration) (*FileLock, error) {
+// wrapping ErrLocked. wait <= 0 means not waiting at all. waiting, if not
+// nil, is called once when the first try finds the lock held.
+func LockWait(path string, wait time.Duration, waiting func()) (*FileLock, error) {
 	deadline := time.Now().Add(wait)
-	for {
+	for try := 0; ; try++ {
 		l, err := Lock(path)
 		if err == nil || !errors.Is(err, ErrLocked) || !time.Now().Before(deadline) {
 			return l, err
+		}
+		if try == 0 && waiting != nil {
+			waiting()
 		}
 		time.Sleep(min(lockPoll, time.Until(deadline)))
 	}
