@@ -64,12 +64,12 @@ func parseHeadSlot(b []byte) (gen uint64, seq Seq, ok bool) {
 // readHead reads the mark from an open HEAD file: the seq and generation
 // of its newest valid slot.
 func readHead(f *os.File) (Seq, uint64, error) {
-	buf := make([]byte, headStride+headSlotLen)
-	n, err := f.ReadAt(buf, 0)
+	var b [headStride + headSlotLen]byte // on the stack: followers call this every poll
+	n, err := f.ReadAt(b[:], 0)
 	if err != nil && !errors.Is(err, io.EOF) {
 		return 0, 0, fmt.Errorf("read %s: %w", f.Name(), err)
 	}
-	buf = buf[:n]
+	buf := b[:n]
 	var seq Seq
 	var gen uint64
 	found := false
