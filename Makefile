@@ -8,7 +8,7 @@ GO       ?= go
 BIN      := bin/sluice
 DEMO_DIR ?= .demo
 
-.PHONY: build demo test vet fuzz bench clean
+.PHONY: build demo test vet fuzz faults stress bench clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/sluice
@@ -48,11 +48,22 @@ vet:
 test: vet
 	$(GO) test -race -count=1 -timeout 30m ./...
 
+# The log's long fault runs: a file size limit at every byte offset, strace
+# failing every write, fsync, rename and open in each durability mode.
+faults:
+	SLUICE_LONG_FAULTS=1 $(GO) test -count=1 -timeout 60m -run 'TestFileSizeLimit|TestSyscallFaults|TestFsyncDurable' -v ./log
+
+# The log's follower stress test, long: a writer process appending 1-12
+# payloads of 0.2-1.1 MB per call, followers reading as it writes.
+stress:
+	SLUICE_STRESS_CALLS=60 SLUICE_STRESS_SEEDS=8 $(GO) test -race -count=1 -timeout 60m -run 'TestFollowerStress' -v ./log
+
 # Run each fuzz target for FUZZTIME (default 30s).
 FUZZTIME ?= 30s
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzScanSegment$$' -fuzztime $(FUZZTIME) ./log
 	$(GO) test -run '^$$' -fuzz '^FuzzRecord$$' -fuzztime $(FUZZTIME) ./log
+	$(GO) test -run '^$$' -fuzz '^FuzzRecordFields$$' -fuzztime $(FUZZTIME) ./log
 	$(GO) test -run '^$$' -fuzz '^FuzzReader$$' -fuzztime $(FUZZTIME) ./log/offset
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./view/ssb
 	$(GO) test -run '^$$' -fuzz '^FuzzParseDelta$$' -fuzztime $(FUZZTIME) ./view/lattice

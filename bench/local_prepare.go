@@ -150,8 +150,9 @@ func localReadAll(path string) error {
 }
 
 // clone makes a copy of the prepared log in dir: closed segments are hard
-// links (a writer never touches them), the last segment and the FORMAT
-// file are copied and synced, so the runs' appends do not flush them.
+// links (a writer never touches them), the last segment and the FORMAT,
+// NODE and HEAD files are copied and synced, so the runs' appends do not
+// flush them. (The copy has the same node id: it is a throwaway.)
 func (p *localPrepared) clone(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
@@ -165,7 +166,9 @@ func (p *localPrepared) clone(dir string) error {
 			return fmt.Errorf("clone log: %w", err)
 		}
 	}
-	for _, s := range []string{last, filepath.Join(p.dir, "FORMAT")} {
+	// The log's own files: FORMAT, and since format 2 its node id and its
+	// durable mark (a log without them is refused).
+	for _, s := range []string{last, filepath.Join(p.dir, "FORMAT"), filepath.Join(p.dir, "NODE"), filepath.Join(p.dir, "HEAD")} {
 		if err := localCopyFile(s, filepath.Join(dir, filepath.Base(s))); err != nil {
 			return fmt.Errorf("clone log: %w", err)
 		}

@@ -98,6 +98,7 @@ func TestEmptySegmentAfterTornOne(t *testing.T) {
 	os.Truncate(prev.path, int64(offs[len(offs)-1]+5))
 	os.WriteFile(last.path, nil, 0o644)
 	want := int(prev.first) + len(offs) - 2
+	setMark(t, dir, Seq(want))
 	l := checkReopen(t, dir, want)
 	reps := l.Repairs()
 	if len(reps) != 2 || !reps[0].Removed || reps[1].LastSeq != Seq(want) {
@@ -192,14 +193,20 @@ func TestConcurrentAppendRead(t *testing.T) {
 	}
 }
 
+// TestWaitCancel: a Wait that is waiting ends when its context is
+// cancelled, and another one when an append arrives. The hook proves each
+// Wait was waiting before the cancel or the append.
 func TestWaitCancel(t *testing.T) {
 	l := openT(t, t.TempDir(), Options{})
+	waiting := make(chan struct{}, 10)
+	l.waiting = func() { waiting <- struct{}{} }
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
 	go func() {
 		_, err := l.Wait(ctx, 0)
 		done <- err
 	}()
+	<-waiting
 	cancel()
 	if err := <-done; !errors.Is(err, context.Canceled) {
 		t.Fatalf("Wait after cancel: %v", err)
@@ -211,6 +218,7 @@ func TestWaitCancel(t *testing.T) {
 		}
 		done <- err
 	}()
+	<-waiting
 	appendN(t, l, 1, 1, Local)
 	if err := <-done; err != nil {
 		t.Fatal(err)

@@ -29,6 +29,12 @@ func TestMain(m *testing.M) {
 // runChild is the child's main. Roles:
 //
 //	hold         open the log, print "ready", wait for stdin to close
+//	fault:D:S:L  run the fault scenario (fault_test.go) with durability D,
+//	             segment size S and, if L > 0, a file size limit of L bytes
+//	durable:D:W  append with durability D from W goroutines, reporting each
+//	             acknowledgement (strace_test.go)
+//	stress:S:C:N the follower stress test's writer: C calls into S-byte
+//	             segments, payload sizes from seed N (stress_test.go)
 //	append:D:W:R open with durability D, run W appenders forever; in round R,
 //	             appender W prints "ack W I SEQ" after its I-th Append
 //	             returned SEQ
@@ -45,6 +51,26 @@ func runChild(role, dir string) int {
 		io.Copy(io.Discard, os.Stdin)
 		l.Close()
 		return 0
+	case "fault":
+		d, err := ParseDurability(parts[1])
+		if err != nil {
+			return fail(err)
+		}
+		seg, _ := strconv.Atoi(parts[2])
+		fsize, _ := strconv.ParseInt(parts[3], 10, 64)
+		return runFaultScenario(dir, d, seg, fsize)
+	case "durable":
+		d, err := ParseDurability(parts[1])
+		if err != nil {
+			return fail(err)
+		}
+		workers, _ := strconv.Atoi(parts[2])
+		return runDurable(dir, d, workers)
+	case "stress":
+		seg, _ := strconv.Atoi(parts[1])
+		calls, _ := strconv.Atoi(parts[2])
+		seed, _ := strconv.ParseUint(parts[3], 10, 64)
+		return runStressWriter(dir, seg, calls, seed)
 	case "append":
 		d, err := ParseDurability(parts[1])
 		if err != nil {

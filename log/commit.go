@@ -3,7 +3,6 @@ package log
 import (
 	"runtime"
 	"sync"
-	"time"
 )
 
 // committer implements SyncGroup: appenders hand their records to one
@@ -53,7 +52,6 @@ func (c *committer) append(recs []Record) ([]Seq, error) {
 func (c *committer) run() {
 	defer close(c.done)
 	var group []*commitReq
-	var all []Record
 	for {
 		var first *commitReq
 		select {
@@ -81,25 +79,20 @@ func (c *committer) run() {
 				break collect
 			}
 		}
-		all = all[:0]
-		for _, r := range group {
-			all = append(all, r.recs...)
-		}
-		c.commit(group, all)
+		c.commit(group)
 	}
 }
 
-// commit writes and syncs one group and answers every request in it.
-func (c *committer) commit(group []*commitReq, all []Record) {
+// commit writes and syncs one group and answers every request in it. Each
+// request's records stay one batch: atomic on their own.
+func (c *committer) commit(group []*commitReq) {
 	l := c.l
+	calls := make([][]Record, len(group))
+	for i, r := range group {
+		calls[i] = r.recs
+	}
 	l.mu.Lock()
-	first, err := l.write(all, time.Now())
-	if err == nil {
-		err = l.sync()
-	}
-	if err == nil {
-		l.publish(first + Seq(len(all)) - 1)
-	}
+	first, err := l.commit(calls, 0)
 	l.mu.Unlock()
 	next := first
 	for _, r := range group {

@@ -2,7 +2,6 @@ package log
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -16,12 +15,6 @@ import (
 	"github.com/sluicedb/sluice/internal/fsutil"
 )
 
-// Record is one entry to append: who wrote it and its payload.
-type Record struct {
-	Origin  Origin
-	Payload []byte
-}
-
 // Log is a native sluice log opened for writing. Only one Log per directory
 // may be open at a time, across processes (a file lock enforces it).
 //
@@ -31,19 +24,24 @@ type Log struct {
 	dir  string
 	opts Options
 	lock *fsutil.FileLock
+	node NodeID
 
 	// mu serializes writes: it is held while a batch is framed, written and
 	// (in SyncAlways) fsynced. It also guards w's Read, which tidwall/wal
 	// does not make safe for concurrent use (its issue #34).
-	mu       sync.Mutex
-	w        *wal.Log
-	batch    wal.Batch
-	buf      []byte
-	tailSize int   // bytes in the tail segment, mirroring tidwall/wal's count
-	broken   error // set when a write failed part-way; the log must be reopened
-	closed   bool
+	mu        sync.Mutex
+	w         *wal.Log
+	batch     wal.Batch
+	buf       []byte
+	tailFirst Seq   // first seq of the tail segment
+	tailSize  int   // bytes in the tail segment, mirroring tidwall/wal's count
+	broken    error // set when a failed write could not be undone; the log must be reopened
+	closed    bool
+	head      *head // the durable mark
+	headErr   error // the last failure to write the mark; Close reports it
 
-	last atomic.Uint64 // highest seq written (and, except in SyncNone, synced)
+	last      atomic.Uint64 // highest seq written (and, except in SyncNone, synced)
+	rollbacks atomic.Uint64 // failed writes undone: iterators drop bytes read past last
 
 	notifyMu sync.Mutex
 	notify   chan struct{} // closed and replaced when last grows
@@ -52,23 +50,43 @@ type Log struct {
 	seek  seekIndex  // shared by the iterators
 
 	repairs []Repair
+	lost    *Loss
+
+	// waiting, if set, is called each time Wait is about to block (tests
+	// use it to know a Wait is waiting).
+	waiting func()
 }
 
 var _ Source = (*Log)(nil)
 
+// lockWaiting, if set, is called when Open starts waiting for the lock
+// (tests).
+var lockWaiting func()
+
 // Open opens the log in dir for writing, creating it if dir is missing or
-// empty. It cuts a torn tail off (see Repairs) and fails with ErrLocked if
-// another Log holds dir, with ErrNotLog if dir holds something else, and
-// with a *CorruptError if a record before the tail is damaged.
+// empty, and upgrading a format 1 log to format 2. It cuts a torn tail and
+// an incomplete Append off (see Repairs), after recording what it cuts in
+// LASTOPEN. It fails with ErrLocked if another Log holds dir (after waiting
+// Options.LockWait), with ErrNotLog if dir holds something else, with a
+// *CorruptError if a record before the tail is damaged or segments are
+// missing or overlap, and with a *LostError if the log ends before its
+// durable mark (unless Options.AcceptLoss).
 func Open(dir string, opts Options) (*Log, error) {
-	opts = opts.withDefaults()
+	opts, err := opts.withDefaults()
+	if err != nil {
+		return nil, fmt.Errorf("open log %s: %w", dir, err)
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("open log %s: %w", dir, err)
 	}
-	lock, err := fsutil.Lock(filepath.Join(dir, lockFile))
+	lock, err := fsutil.LockWait(filepath.Join(dir, lockFile), opts.LockWait, lockWaiting)
 	if err != nil {
 		if errors.Is(err, fsutil.ErrLocked) {
-			return nil, fmt.Errorf("open log %s: %w (only one writer may open a log; readers use OpenReader)", dir, ErrLocked)
+			waited := ""
+			if opts.LockWait > 0 {
+				waited = fmt.Sprintf(" for %v", opts.LockWait)
+			}
+			return nil, fmt.Errorf("open log %s: %w (waited%s; only one writer may have a log open at a time, readers need no lock)", dir, ErrLocked, waited)
 		}
 		return nil, fmt.Errorf("open log %s: %w", dir, err)
 	}
@@ -80,20 +98,94 @@ func Open(dir string, opts Options) (*Log, error) {
 	return l, nil
 }
 
-func open(dir string, opts Options, lock *fsutil.FileLock) (*Log, error) {
-	if err := checkFormat(dir, true); err != nil {
-		return nil, err
-	}
-	repairs, err := repairTail(dir)
+func open(dir string, opts Options, lock *fsutil.FileLock) (_ *Log, err error) {
+	meta, err := prepareDir(dir)
 	if err != nil {
 		return nil, err
 	}
-	if err := writeLastOpen(dir, repairs); err != nil {
+	segs, err := listSegments(dir)
+	if err != nil {
 		return nil, err
 	}
-	w, err := wal.Open(dir, &wal.Options{
+	plan, err := planRepair(segs)
+	if err != nil {
+		return nil, err
+	}
+	h, err := openHeadWriter(dir)
+	if err != nil && opts.AcceptLoss && errors.Is(err, ErrLost) {
+		// A missing or unreadable mark: start a new one at the end.
+		if err = writeHeadFile(dir, plan.last); err == nil {
+			h, err = openHeadWriter(dir)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			h.close()
+		}
+	}()
+	var lost *Loss
+	if plan.last < h.mark {
+		reason := fmt.Sprintf("the log ends at seq %d", plan.last)
+		if len(plan.repairs) > 0 {
+			reason += "; what follows is damaged: " + plan.repairs[0].String()
+		}
+		if !opts.AcceptLoss {
+			return nil, &LostError{Dir: dir, From: plan.last + 1, To: h.mark, Reason: reason}
+		}
+		lost = &Loss{From: plan.last + 1, To: h.mark, Reason: reason}
+	}
+	if err := writeLastOpen(dir, LastOpen{Time: time.Now().UTC(), Repairs: plan.repairs, Lost: lost}); err != nil {
+		return nil, err
+	}
+	if err := plan.apply(dir); err != nil {
+		return nil, err
+	}
+	l := &Log{dir: dir, opts: opts, lock: lock, node: meta.node, head: h, notify: make(chan struct{}), repairs: plan.repairs, lost: lost}
+	if err := l.openWAL(); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			l.w.Close()
+		}
+	}()
+	last := Seq(l.last.Load())
+	if last != plan.last {
+		return nil, fmt.Errorf("open segments: tidwall/wal says the log ends at seq %d, the scan found %d", last, plan.last)
+	}
+	// wal.Open may have created the first segment; and what the log holds
+	// is made durable before the mark covers it.
+	if err := fsutil.SyncDir(dir); err != nil {
+		return nil, err
+	}
+	if last > h.mark {
+		if err := l.w.Sync(); err != nil {
+			return nil, fmt.Errorf("sync segments: %w", err)
+		}
+		if err := h.set(last, true); err != nil {
+			return nil, err
+		}
+	}
+	if lost != nil {
+		if err := l.fillLost(lost); err != nil {
+			return nil, err
+		}
+	}
+	if opts.Durability == SyncGroup {
+		l.group = newCommitter(l)
+	}
+	return l, nil
+}
+
+// openWAL opens the segments with tidwall/wal and mirrors its tail state.
+// The caller has repaired the tail (tidwall/wal refuses a torn one).
+func (l *Log) openWAL() error {
+	w, err := wal.Open(l.dir, &wal.Options{
 		NoSync:           true, // we sync ourselves, once per commit
-		SegmentSize:      opts.SegmentSize,
+		SegmentSize:      l.opts.SegmentSize,
 		LogFormat:        wal.Binary,
 		SegmentCacheSize: 2,
 		NoCopy:           true, // Get copies under mu
@@ -101,158 +193,55 @@ func open(dir string, opts Options, lock *fsutil.FileLock) (*Log, error) {
 		FilePerms:        0o644,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("open segments: %w", err)
+		return fmt.Errorf("open segments: %w", err)
 	}
 	last, err := w.LastIndex()
-	if err != nil {
-		w.Close()
-		return nil, err
+	if err == nil {
+		var segs []segment
+		if segs, err = listSegments(l.dir); err == nil {
+			tail := segs[len(segs)-1]
+			var fi os.FileInfo
+			if fi, err = os.Stat(tail.path); err == nil {
+				l.w, l.tailFirst, l.tailSize = w, tail.first, int(fi.Size())
+				l.last.Store(last)
+				return nil
+			}
+		}
 	}
-	segs, err := listSegments(dir)
-	if err != nil {
-		w.Close()
-		return nil, err
-	}
-	fi, err := os.Stat(segs[len(segs)-1].path)
-	if err != nil {
-		w.Close()
-		return nil, err
-	}
-	// wal.Open may have created the first segment.
-	if err := fsutil.SyncDir(dir); err != nil {
-		w.Close()
-		return nil, err
-	}
-	l := &Log{dir: dir, opts: opts, lock: lock, w: w, tailSize: int(fi.Size()), notify: make(chan struct{}), repairs: repairs}
-	l.last.Store(last)
-	if opts.Durability == SyncGroup {
-		l.group = newCommitter(l)
-	}
-	return l, nil
+	w.Close()
+	return fmt.Errorf("open segments: %w", err)
 }
 
 // Dir returns the log's directory.
 func (l *Log) Dir() string { return l.dir }
 
+// Node returns the log's node id: the Node of the ID of every entry first
+// appended here.
+func (l *Log) Node() NodeID { return l.node }
+
 // Repairs returns what Open cut off the tail of the log, if anything.
 func (l *Log) Repairs() []Repair { return append([]Repair(nil), l.repairs...) }
+
+// Lost returns the loss of acknowledged entries Open accepted
+// (Options.AcceptLoss), or nil.
+func (l *Log) Lost() *Loss {
+	if l.lost == nil {
+		return nil
+	}
+	c := *l.lost
+	return &c
+}
 
 // Last returns the highest seq in the log, 0 if it is empty. The error is
 // always nil; it is there to satisfy Source.
 func (l *Log) Last() (Seq, error) { return Seq(l.last.Load()), nil }
 
-// Append appends recs as consecutive entries and returns their seqs. It
-// returns once they are as durable as Options.Durability asks. Every payload
-// must be non-empty and at most Options.MaxRecordSize bytes; otherwise
-// Append fails with ErrEmpty or ErrTooLarge and appends nothing. An Append
-// that has started writing is not interrupted by ctx.
-func (l *Log) Append(ctx context.Context, recs ...Record) ([]Seq, error) {
-	if err := l.check(recs); err != nil {
-		return nil, err
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	if l.group != nil {
-		return l.group.append(recs)
-	}
+// Mark returns the log's durable mark: the highest seq known to be on
+// stable storage and recorded as such in the HEAD file (see doc.go).
+func (l *Log) Mark() Seq {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	first, err := l.write(recs, time.Now())
-	if err != nil {
-		return nil, err
-	}
-	if l.opts.Durability == SyncAlways {
-		if err := l.sync(); err != nil {
-			return nil, err
-		}
-	}
-	l.publish(first + Seq(len(recs)) - 1)
-	return seqRange(first, len(recs)), nil
-}
-
-func seqRange(first Seq, n int) []Seq {
-	seqs := make([]Seq, n)
-	for i := range seqs {
-		seqs[i] = first + Seq(i)
-	}
-	return seqs
-}
-
-func (l *Log) check(recs []Record) error {
-	if len(recs) == 0 {
-		return fmt.Errorf("append: %w: no records", ErrEmpty)
-	}
-	for i, r := range recs {
-		if len(r.Payload) == 0 {
-			return fmt.Errorf("append: record %d of %d: %w: payload is empty", i+1, len(recs), ErrEmpty)
-		}
-		if len(r.Payload) > l.opts.MaxRecordSize {
-			return fmt.Errorf("append: record %d of %d: %w: %d bytes, limit %d", i+1, len(recs), ErrTooLarge, len(r.Payload), l.opts.MaxRecordSize)
-		}
-		if r.Origin != Local && r.Origin != Remote {
-			return fmt.Errorf("append: record %d of %d: unknown origin %d", i+1, len(recs), r.Origin)
-		}
-	}
-	return nil
-}
-
-// write frames recs and writes them to the tail segment, without syncing.
-// It returns the seq of the first. mu must be held.
-func (l *Log) write(recs []Record, now time.Time) (Seq, error) {
-	if l.closed {
-		return 0, ErrClosed
-	}
-	if l.broken != nil {
-		return 0, fmt.Errorf("append: log unusable after an earlier write error, reopen it: %w", l.broken)
-	}
-	first := Seq(l.last.Load()) + 1
-	t := now.UnixNano()
-	l.batch.Clear()
-	cycled := l.tailSize > l.opts.SegmentSize
-	if cycled {
-		l.tailSize = 0
-	}
-	for i, r := range recs {
-		l.buf = appendRecord(l.buf[:0], first+Seq(i), r.Origin, t, r.Payload)
-		l.batch.Write(uint64(first)+uint64(i), l.buf)
-		// Mirror tidwall/wal's writeBatch: it starts a new segment as soon
-		// as the tail reaches SegmentSize, without syncing the directory.
-		l.tailSize += frameLen(len(l.buf))
-		if l.tailSize >= l.opts.SegmentSize {
-			cycled = true
-			l.tailSize = 0
-		}
-	}
-	if err := l.w.WriteBatch(&l.batch); err != nil {
-		l.broken = err
-		return 0, fmt.Errorf("append: %w", err)
-	}
-	if cycled && l.opts.Durability != SyncNone {
-		if err := fsutil.SyncDir(l.dir); err != nil {
-			l.broken = err
-			return 0, fmt.Errorf("append: %w", err)
-		}
-	}
-	return first, nil
-}
-
-// sync fsyncs the tail segment. mu must be held.
-func (l *Log) sync() error {
-	if err := l.w.Sync(); err != nil {
-		l.broken = err
-		return fmt.Errorf("append: sync: %w", err)
-	}
-	return nil
-}
-
-// publish makes entries up to last visible to Last, Iter and Wait.
-func (l *Log) publish(last Seq) {
-	l.last.Store(uint64(last))
-	l.notifyMu.Lock()
-	close(l.notify)
-	l.notify = make(chan struct{})
-	l.notifyMu.Unlock()
+	return l.head.mark
 }
 
 // Wait blocks until the log holds an entry with seq > after and returns
@@ -264,6 +253,9 @@ func (l *Log) Wait(ctx context.Context, after Seq) (Seq, error) {
 		l.notifyMu.Unlock()
 		if last := Seq(l.last.Load()); last > after {
 			return last, nil
+		}
+		if l.waiting != nil {
+			l.waiting()
 		}
 		select {
 		case <-ch:
@@ -283,8 +275,8 @@ func (l *Log) isClosed() bool {
 }
 
 // Get returns the entry at seq, with a payload the caller owns. It returns
-// ErrNotFound for a seq outside 1..Last and a *CorruptError for a damaged
-// record.
+// ErrNotFound for a seq outside 1..Last or one kept as lost, and a
+// *CorruptError for a damaged record.
 func (l *Log) Get(seq Seq) (Entry, error) {
 	if seq == 0 || seq > Seq(l.last.Load()) {
 		return Entry{}, fmt.Errorf("get seq %d: %w (log holds 1..%d)", seq, ErrNotFound, l.last.Load())
@@ -294,18 +286,27 @@ func (l *Log) Get(seq Seq) (Entry, error) {
 	if l.closed {
 		return Entry{}, ErrClosed
 	}
+	if l.w == nil {
+		return Entry{}, fmt.Errorf("get seq %d: log unusable after an earlier write error, reopen it: %w", seq, l.broken)
+	}
 	rec, err := l.w.Read(uint64(seq))
 	if err != nil {
 		return Entry{}, fmt.Errorf("get seq %d: %w", seq, err)
 	}
-	e, why := decodeRecord(rec)
+	e, flags, why := decodeRecord(rec)
 	if why == "" && e.Seq != seq {
 		why = fmt.Sprintf("record holds seq %d", e.Seq)
 	}
 	if why != "" {
 		return Entry{}, &CorruptError{Path: l.dir, Offset: -1, Seq: seq, Reason: why}
 	}
+	if flags&flagLost != 0 {
+		return Entry{}, fmt.Errorf("get seq %d: %w: the entry was lost and the loss accepted", seq, ErrNotFound)
+	}
 	e.Payload = append([]byte(nil), e.Payload...)
+	if e.ID.IsZero() {
+		e.ID = ID{Node: l.node, Seq: seq}
+	}
 	return e, nil
 }
 
@@ -316,11 +317,44 @@ func (l *Log) Iter(from Seq) (Iterator, error) {
 	if l.isClosed() {
 		return nil, ErrClosed
 	}
-	return newIter(l.dir, from, func() Seq { return Seq(l.last.Load()) }, &l.seek), nil
+	return newIter(l.dir, l.node, from, l, &l.seek), nil
+}
+
+// Sync makes every entry appended so far durable, and the durable mark
+// cover them: what SyncNone appends leave to Close.
+func (l *Log) Sync(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return ErrClosed
+	}
+	if l.w == nil {
+		return fmt.Errorf("sync: log unusable after an earlier write error, reopen it: %w", l.broken)
+	}
+	if err := l.syncAll(); err != nil {
+		return fmt.Errorf("sync log %s: %w", l.dir, err)
+	}
+	return nil
+}
+
+// syncAll fsyncs the tail segment and the directory, then moves the mark
+// to Last and fsyncs it. mu must be held.
+func (l *Log) syncAll() error {
+	if err := l.w.Sync(); err != nil {
+		return err
+	}
+	if err := fsutil.SyncDir(l.dir); err != nil {
+		return err
+	}
+	return l.head.set(Seq(l.last.Load()), true)
 }
 
 // Close flushes and closes the log and releases its lock. It is idempotent.
-// Appends after Close fail with ErrClosed.
+// Appends after Close fail with ErrClosed. It reports a failure to write
+// the durable mark since Open, if there was one.
 func (l *Log) Close() error {
 	if l.group != nil {
 		l.group.stop()
@@ -331,12 +365,19 @@ func (l *Log) Close() error {
 		return nil
 	}
 	l.closed = true
-	err := l.w.Sync()
-	if cerr := l.w.Close(); err == nil {
-		err = cerr
+	err := l.headErr
+	if l.w != nil {
+		if serr := l.syncAll(); err == nil {
+			err = serr
+		}
+		if cerr := l.w.Close(); err == nil {
+			err = cerr
+		}
+	} else if err == nil {
+		err = l.broken
 	}
-	if derr := fsutil.SyncDir(l.dir); err == nil {
-		err = derr
+	if herr := l.head.close(); err == nil {
+		err = herr
 	}
 	l.mu.Unlock()
 	l.notifyMu.Lock()
@@ -350,33 +391,4 @@ func (l *Log) Close() error {
 		return fmt.Errorf("close log %s: %w", l.dir, err)
 	}
 	return nil
-}
-
-// LastOpen is what the LASTOPEN file records about the last Open for
-// writing.
-type LastOpen struct {
-	Time    time.Time `json:"time"`
-	Repairs []Repair  `json:"repairs"`
-}
-
-func writeLastOpen(dir string, repairs []Repair) error {
-	b, err := json.Marshal(LastOpen{Time: time.Now().UTC(), Repairs: repairs})
-	if err != nil {
-		return err
-	}
-	return fsutil.WriteFileAtomic(filepath.Join(dir, lastOpenFile), append(b, '\n'), 0o644)
-}
-
-// ReadLastOpen returns what the last Open for writing of the log in dir
-// recorded (when, and what it repaired). It takes no lock.
-func ReadLastOpen(dir string) (LastOpen, error) {
-	var lo LastOpen
-	b, err := os.ReadFile(filepath.Join(dir, lastOpenFile))
-	if err != nil {
-		return lo, fmt.Errorf("read last open: %w", err)
-	}
-	if err := json.Unmarshal(b, &lo); err != nil {
-		return lo, fmt.Errorf("read last open: %s: %w", filepath.Join(dir, lastOpenFile), err)
-	}
-	return lo, nil
 }

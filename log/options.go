@@ -1,6 +1,9 @@
 package log
 
-import "fmt"
+import (
+	"fmt"
+	"time"
+)
 
 // Durability says when an Append is on stable storage.
 type Durability int
@@ -52,25 +55,59 @@ const DefaultMaxRecordSize = 16 << 20
 // segment keeps opening a log for one append (sluice append) cheap.
 const DefaultSegmentSize = 8 << 20
 
+// DefaultMaxBatchSize is the default limit on one Append call's records,
+// as stored: 64 MiB.
+const DefaultMaxBatchSize = 64 << 20
+
+// MaxBatchLimit is the largest Options.MaxBatchSize. A Reader holds the
+// records of one Append in memory until it has read the last of them (it
+// yields none before), so a longer run of records without an end is damage
+// to it.
+const MaxBatchLimit = 1 << 30
+
 // Options configure Open. The zero value is valid: SyncAlways, 16 MiB
-// records, 8 MiB segments.
+// records, 64 MiB per Append call, 8 MiB segments, no waiting for the lock.
 type Options struct {
 	// Durability of Append; default SyncAlways.
 	Durability Durability
 	// MaxRecordSize limits a payload's size in bytes; 0 means
 	// DefaultMaxRecordSize. Appends over it fail with ErrTooLarge.
 	MaxRecordSize int
+	// MaxBatchSize limits the bytes one Append call's records take as
+	// stored (payloads plus 21 bytes or more of header each); 0 means
+	// DefaultMaxBatchSize, at most MaxBatchLimit. Appends over it fail
+	// with ErrTooLarge and write nothing.
+	MaxBatchSize int
 	// SegmentSize is the target size of a segment file; 0 means
 	// DefaultSegmentSize.
 	SegmentSize int
+	// LockWait is how long Open waits for another writer to release the
+	// log (polling its lock) before it fails with ErrLocked; 0 means
+	// not at all.
+	LockWait time.Duration
+	// AcceptLoss lets Open go on when the log ends before its durable mark
+	// (acknowledged entries are missing, see LostError): it records the
+	// loss in LASTOPEN and keeps the missing seqs as lost, so they are
+	// never handed out again. Without it such an Open fails and changes
+	// nothing.
+	AcceptLoss bool
 }
 
-func (o Options) withDefaults() Options {
+func (o Options) withDefaults() (Options, error) {
 	if o.MaxRecordSize <= 0 {
 		o.MaxRecordSize = DefaultMaxRecordSize
+	}
+	if o.MaxBatchSize <= 0 {
+		o.MaxBatchSize = DefaultMaxBatchSize
+	}
+	if o.MaxBatchSize > MaxBatchLimit {
+		return o, fmt.Errorf("options: MaxBatchSize %d is over the limit of %d", o.MaxBatchSize, MaxBatchLimit)
 	}
 	if o.SegmentSize <= 0 {
 		o.SegmentSize = DefaultSegmentSize
 	}
-	return o
+	if o.Durability < SyncAlways || o.Durability > SyncNone {
+		return o, fmt.Errorf("options: unknown durability %d", int(o.Durability))
+	}
+	return o, nil
 }

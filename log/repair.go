@@ -18,15 +18,16 @@ type Repair struct {
 	Bytes int64 `json:"bytes"`
 	// LastSeq is the last seq kept in the log after the cut.
 	LastSeq Seq `json:"last_seq"`
-	// DroppedFrom and DroppedTo are the seqs named by intact record
-	// headers in the dropped bytes (a record torn mid-write); both are 0
-	// when the dropped bytes held no header (a zero-filled or garbage
-	// tail).
+	// DroppedFrom and DroppedTo are the seqs named by intact records or
+	// record headers in the dropped bytes (a record torn mid-write, or the
+	// records of an Append whose last record is missing); both are 0 when
+	// the dropped bytes held no header (a zero-filled or garbage tail).
 	DroppedFrom Seq `json:"dropped_from,omitempty"`
 	DroppedTo   Seq `json:"dropped_to,omitempty"`
 	// Reason says what was wrong with the first dropped byte.
 	Reason string `json:"reason"`
-	// Removed is set when an empty segment after a damaged one was deleted.
+	// Removed is set when a segment after a damaged one, holding no
+	// complete Append, was deleted.
 	Removed bool `json:"removed,omitempty"`
 }
 
@@ -34,75 +35,178 @@ type Repair struct {
 func (r Repair) String() string {
 	what := "cut"
 	if r.Removed {
-		what = "removed empty segment"
+		what = "removed segment"
 	}
 	s := fmt.Sprintf("%s %s at offset %d: dropped %d bytes after seq %d (%s)", what, filepath.Base(r.Segment), r.Offset, r.Bytes, r.LastSeq, r.Reason)
 	if r.DroppedFrom != 0 {
-		s += fmt.Sprintf("; torn records seq %d..%d", r.DroppedFrom, r.DroppedTo)
+		s += fmt.Sprintf("; torn or incomplete records seq %d..%d", r.DroppedFrom, r.DroppedTo)
 	}
 	return s
 }
 
-// repairTail validates the last segment of dir and cuts a torn tail off it.
-// Corruption that is not a torn tail (valid records follow the damage) is
-// returned as a *CorruptError and nothing is changed.
-func repairTail(dir string) ([]Repair, error) {
-	var repairs []Repair
-	for {
-		segs, err := listSegments(dir)
-		if err != nil {
-			return repairs, err
-		}
-		if len(segs) == 0 {
-			return repairs, nil
-		}
-		if segs[0].first != 1 {
-			return repairs, fmt.Errorf("%w: %s: first segment starts at seq %d, want 1", ErrCorrupt, dir, segs[0].first)
-		}
-		last := segs[len(segs)-1]
-		data, err := os.ReadFile(last.path)
-		if err != nil {
-			return repairs, fmt.Errorf("repair: %w", err)
-		}
-		r := scanSegment(data, last.first)
-		if r.badAt >= 0 {
-			if !r.torn {
-				return repairs, &CorruptError{Path: last.path, Offset: int64(r.badAt), Seq: r.last + 1,
-					Reason: fmt.Sprintf("%s, and a valid record (seq %d) follows, so this is not a torn tail", r.reason, r.resumes)}
-			}
-			rep := Repair{Segment: last.path, Offset: int64(r.badAt), Bytes: int64(len(data) - r.badAt), LastSeq: r.last, Reason: r.reason}
-			if r.tornTo != 0 {
-				rep.DroppedFrom, rep.DroppedTo = r.last+1, r.tornTo
-			}
-			if err := truncateSync(last.path, int64(r.badAt)); err != nil {
-				return repairs, err
-			}
-			repairs = append(repairs, rep)
-		}
-		if r.count > 0 || len(segs) == 1 {
-			return repairs, nil
-		}
-		// The last segment is empty. It is only right if the one before it
-		// ends just before it starts; otherwise (a crash cut the previous
-		// one) remove it and repair the previous one.
-		prev := segs[len(segs)-2]
-		pdata, err := os.ReadFile(prev.path)
-		if err != nil {
-			return repairs, fmt.Errorf("repair: %w", err)
-		}
-		pr := scanSegment(pdata, prev.first)
-		if pr.badAt < 0 && pr.last == last.first-1 {
-			return repairs, nil
-		}
-		if err := os.Remove(last.path); err != nil {
-			return repairs, fmt.Errorf("repair: %w", err)
-		}
-		if err := fsutil.SyncDir(dir); err != nil {
-			return repairs, err
-		}
-		repairs = append(repairs, Repair{Segment: last.path, LastSeq: pr.last, Removed: true,
-			Reason: fmt.Sprintf("empty segment starting at seq %d follows a segment ending at seq %d", last.first, pr.last)})
+// repairPlan is what Open must cut off the tail of a log: planRepair
+// decides it without changing anything, so that LASTOPEN can record it
+// before the first byte is cut, and a loss of acknowledged entries can be
+// refused with nothing changed.
+type repairPlan struct {
+	repairs []Repair
+	actions []repairAction // in order
+	last    Seq            // the last seq kept
+}
+
+type repairAction struct {
+	path   string
+	size   int64 // truncate to this size
+	remove bool  // or remove the file
+}
+
+// scanned is a segment's bytes and what scanSegment found in them.
+type scanned struct {
+	seg  segment
+	data []byte
+	r    scanResult
+}
+
+func scanFile(s segment) (scanned, error) {
+	data, err := os.ReadFile(s.path)
+	if err != nil {
+		return scanned{}, fmt.Errorf("repair: %w", err)
 	}
+	return scanned{seg: s, data: data, r: scanSegment(data, s.first)}, nil
+}
+
+// planRepair validates the tail of the log whose segments are segs: the
+// last segment, and the one before it as far as the boundary between them
+// goes. It plans to cut a torn tail, and the records of an Append whose
+// last record is missing (even when they are valid one by one), and to
+// remove a last segment that holds nothing but such records or a crash's
+// leftovers. Damage that is not a torn tail — valid records after it, a
+// gap or an overlap between segments, a first segment that does not start
+// at seq 1 — is a *CorruptError, and nothing is planned.
+func planRepair(segs []segment) (repairPlan, error) {
+	var p repairPlan
+	if len(segs) == 0 {
+		return p, nil
+	}
+	if err := checkFirst(segs); err != nil {
+		return p, err
+	}
+	i := len(segs) - 1
+	cur, err := scanFile(segs[i])
+	if err != nil {
+		return p, err
+	}
+	for {
+		s, r := cur.seg, cur.r
+		if r.badAt >= 0 && !r.torn {
+			return p, &CorruptError{Path: s.path, Offset: int64(r.badAt), Seq: r.last + 1,
+				Reason: fmt.Sprintf("%s, and a valid record (seq %d) follows, so this is not a torn tail", r.reason, r.resumes)}
+		}
+		// Keep the records up to the last one that ends its Append.
+		keep, keepLast := r.batchEnd, r.batchLast
+		var prev scanned
+		if i > 0 {
+			if prev, err = scanFile(segs[i-1]); err != nil {
+				return p, err
+			}
+		}
+		if keep > 0 || i == 0 {
+			if i > 0 {
+				if err := checkBoundary(prev, s); err != nil {
+					return p, err
+				}
+			}
+			if keep < len(cur.data) {
+				p.repairs = append(p.repairs, cutRepair(cur, keep, keepLast))
+				p.actions = append(p.actions, repairAction{path: s.path, size: int64(keep)})
+			}
+			p.last = keepLast
+			return p, nil
+		}
+		// Nothing in this segment ends an Append. If the one before is
+		// whole and ends with a complete Append just before this one
+		// starts, this is the writer's new segment (perhaps with a torn
+		// first record).
+		pr := prev.r
+		if pr.badAt < 0 && pr.end == pr.batchEnd {
+			if err := checkBoundary(prev, s); err != nil {
+				return p, err
+			}
+			if len(cur.data) > 0 {
+				p.repairs = append(p.repairs, cutRepair(cur, 0, keepLast))
+				p.actions = append(p.actions, repairAction{path: s.path, size: 0})
+			}
+			p.last = pr.last
+			return p, nil
+		}
+		// The segment before is torn, or ends inside an Append that
+		// continues here and never ends: this segment is a crash's
+		// leftover. Remove it, and repair the one before.
+		rep := Repair{Segment: s.path, Bytes: int64(len(cur.data)), LastSeq: pr.batchLast, Removed: true}
+		if r.count > 0 {
+			rep.DroppedFrom, rep.DroppedTo = s.first, r.last
+			rep.Reason = fmt.Sprintf("segment starting at seq %d holds only records of an Append whose last record is missing", s.first)
+		} else {
+			rep.Reason = fmt.Sprintf("empty segment starting at seq %d follows a segment ending at seq %d", s.first, pr.last)
+		}
+		p.repairs = append(p.repairs, rep)
+		p.actions = append(p.actions, repairAction{path: s.path, remove: true})
+		i--
+		cur = prev
+	}
+}
+
+// checkBoundary checks that segment prev is whole and ends just before s
+// starts.
+func checkBoundary(prev scanned, s segment) error {
+	pr := prev.r
+	if pr.badAt >= 0 {
+		return &CorruptError{Path: prev.seg.path, Offset: int64(pr.badAt), Seq: pr.last + 1,
+			Reason: fmt.Sprintf("%s, and a later segment follows", pr.reason)}
+	}
+	if pr.last != s.first-1 {
+		return boundaryError(prev.seg, int64(pr.lastOff), pr.last, s)
+	}
+	return nil
+}
+
+// cutRepair describes cutting segment c at keep, after seq keepLast.
+func cutRepair(c scanned, keep int, keepLast Seq) Repair {
+	r := c.r
+	rep := Repair{Segment: c.seg.path, Offset: int64(keep), Bytes: int64(len(c.data) - keep), LastSeq: keepLast, Reason: r.reason}
+	dropTo := max(r.last, r.tornTo)
+	if dropTo > keepLast {
+		rep.DroppedFrom, rep.DroppedTo = keepLast+1, dropTo
+	}
+	if r.end > keep {
+		why := fmt.Sprintf("seqs %d..%d belong to an Append whose last record is missing", keepLast+1, r.last)
+		if r.badAt >= 0 {
+			why += ", then " + r.reason
+		}
+		rep.Reason = why
+	}
+	return rep
+}
+
+// apply carries the plan out, making each change durable.
+func (p repairPlan) apply(dir string) error {
+	removed := false
+	for _, a := range p.actions {
+		if a.remove {
+			if err := os.Remove(a.path); err != nil {
+				return fmt.Errorf("repair: %w", err)
+			}
+			removed = true
+			continue
+		}
+		if err := truncateSync(a.path, a.size); err != nil {
+			return err
+		}
+	}
+	if removed {
+		return fsutil.SyncDir(dir)
+	}
+	return nil
 }
 
 func truncateSync(path string, size int64) error {

@@ -12,6 +12,10 @@ import (
 	"github.com/sluicedb/sluice/log"
 )
 
+// appendLockWait is how long append waits for another writer to release
+// the log.
+const appendLockWait = 5 * time.Second
+
 type appendOptions struct {
 	local      bool
 	value      string
@@ -81,7 +85,9 @@ func runAppend(c *cobra.Command, e *env, o *appendOptions) error {
 			return fmt.Errorf("nothing to append: standard input held no JSON lines")
 		}
 	}
-	l, err := log.Open(e.logDir(), log.Options{Durability: d})
+	// Another append (or import) may have the log open: wait for it a
+	// little, so that concurrent appends queue instead of failing.
+	l, err := log.Open(e.logDir(), log.Options{Durability: d, LockWait: appendLockWait})
 	if err != nil {
 		return err
 	}

@@ -19,13 +19,17 @@ import (
 type logStatus struct {
 	Path     string       `json:"path"`
 	Format   string       `json:"format"`
+	Node     string       `json:"node,omitempty"`
 	Head     log.Seq      `json:"head"`
+	Mark     log.Seq      `json:"mark"`
 	Bytes    int64        `json:"bytes"`
 	Local    int64        `json:"local"`
 	Remote   int64        `json:"remote"`
 	Deleted  int64        `json:"deleted,omitempty"`
+	LostSeqs int64        `json:"lost_seqs,omitempty"`
 	LastOpen *time.Time   `json:"last_open,omitempty"`
 	Repairs  []log.Repair `json:"repairs"`
+	Lost     *log.Loss    `json:"lost,omitempty"`
 }
 
 func newStatusCmd(e *env) *cobra.Command {
@@ -34,9 +38,11 @@ func newStatusCmd(e *env) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "status [--json]",
 		Short: "Show the log's head seq, size, entries by origin and last repairs",
-		Long: `Show the log's head seq, its size on disk, how many entries are local and
-remote (this reads the whole log), and what the last open for writing
-repaired (a torn tail cut off after a crash), if anything.`,
+		Long: `Show the log's head seq, its durable mark (the highest seq acknowledged as
+on disk), its size on disk, how many entries are local and remote (this reads
+the whole log), and what the last open for writing repaired (a torn tail cut
+off after a crash) or accepted as lost, if anything. If the log ends before
+its mark, acknowledged entries are missing: status says which and fails.`,
 		Example: `  sluice status
   sluice status --json | jq .head
   sluice status --ssb ~/.ssb`,
@@ -52,15 +58,24 @@ repaired (a torn tail cut off after a crash), if anything.`,
 				}
 				enc := json.NewEncoder(e.out)
 				enc.SetIndent("", "  ")
-				return enc.Encode(st)
+				if err := enc.Encode(st); err != nil {
+					return err
+				}
+				return lostError(st)
 			}
 			tw := tabwriter.NewWriter(e.out, 0, 4, 2, ' ', 0)
 			fmt.Fprintf(tw, "log:\t%s (%s)\n", st.Path, st.Format)
 			fmt.Fprintf(tw, "head seq:\t%d\n", st.Head)
+			if st.Format == "sluice" {
+				fmt.Fprintf(tw, "mark:\t%d (the highest seq acknowledged as durable)\n", st.Mark)
+			}
 			fmt.Fprintf(tw, "size:\t%.1f MB\n", mb(st.Bytes))
 			fmt.Fprintf(tw, "entries:\t%d local, %d remote", st.Local, st.Remote)
 			if st.Deleted > 0 {
 				fmt.Fprintf(tw, ", %d deleted", st.Deleted)
+			}
+			if st.LostSeqs > 0 {
+				fmt.Fprintf(tw, ", %d seqs kept as lost (a loss accepted with sluice repair --accept-loss)", st.LostSeqs)
 			}
 			fmt.Fprintln(tw)
 			if st.Format == "sluice" {
@@ -75,8 +90,14 @@ repaired (a torn tail cut off after a crash), if anything.`,
 						fmt.Fprintf(tw, "\t%s\n", r)
 					}
 				}
+				if st.Lost != nil {
+					fmt.Fprintf(tw, "\t%s\n", st.Lost)
+				}
 			}
-			return tw.Flush()
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+			return lostError(st)
 		},
 	}
 	src.add(c.Flags())
@@ -99,11 +120,19 @@ func readStatus(e *env, sf *sourceFlags) (*logStatus, error) {
 			Head: log.Seq(s.Frames), Bytes: s.Bytes, Remote: s.Frames - s.Deleted, Deleted: s.Deleted}, nil
 	}
 	st := &logStatus{Path: dir, Format: "sluice"}
+	if r, ok := src.(*log.Reader); ok && !r.Node().IsZero() {
+		st.Node = r.Node().String()
+	}
 	if lo, err := log.ReadLastOpen(dir); err == nil {
-		st.LastOpen, st.Repairs = &lo.Time, lo.Repairs
+		st.LastOpen, st.Repairs, st.Lost = &lo.Time, lo.Repairs, lo.Lost
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return nil, err
 	}
+	mark, err := log.ReadMark(dir)
+	if err != nil {
+		return nil, err
+	}
+	st.Mark = mark
 	matches, _ := filepath.Glob(filepath.Join(dir, "[0-9]*"))
 	for _, m := range matches {
 		if fi, err := os.Stat(m); err == nil {
@@ -124,5 +153,19 @@ func readStatus(e *env, sf *sourceFlags) (*logStatus, error) {
 			st.Remote++
 		}
 	}
+	if p, ok := it.(log.Positioner); ok {
+		st.Head = max(st.Head, p.Position()) // seqs kept as lost
+	}
+	st.LostSeqs = int64(st.Head) - st.Local - st.Remote
 	return st, it.Err()
+}
+
+// lostError is the error status ends with when the log ends before its
+// durable mark.
+func lostError(st *logStatus) error {
+	if st.Format != "sluice" || st.Head >= st.Mark {
+		return nil
+	}
+	return fmt.Errorf("the log ends at seq %d before its durable mark %d: acknowledged seqs %d..%d are missing; "+
+		"restore the log's files, or accept the loss with sluice repair --accept-loss", st.Head, st.Mark, st.Head+1, st.Mark)
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"syscall"
+	"time"
 )
 
 // ErrLocked is returned by Lock when another open file description (another
@@ -33,6 +34,27 @@ func Lock(path string) (*FileLock, error) {
 		return nil, fmt.Errorf("lock %s: %w", path, err)
 	}
 	return &FileLock{f: f}, nil
+}
+
+// lockPoll is how often LockWait tries the lock again.
+const lockPoll = 5 * time.Millisecond
+
+// LockWait is Lock, but when another holder has the lock it tries again
+// every few milliseconds for up to wait before it gives up with an error
+// wrapping ErrLocked. wait <= 0 means not waiting at all. waiting, if not
+// nil, is called once when the first try finds the lock held.
+func LockWait(path string, wait time.Duration, waiting func()) (*FileLock, error) {
+	deadline := time.Now().Add(wait)
+	for try := 0; ; try++ {
+		l, err := Lock(path)
+		if err == nil || !errors.Is(err, ErrLocked) || !time.Now().Before(deadline) {
+			return l, err
+		}
+		if try == 0 && waiting != nil {
+			waiting()
+		}
+		time.Sleep(min(lockPoll, time.Until(deadline)))
+	}
 }
 
 // Unlock releases the lock. It is idempotent.
