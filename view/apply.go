@@ -136,6 +136,7 @@ func (f *File) Pending() bool { return f.inTx }
 // fail rolls back what was staged and makes the file unusable: its
 // in-memory state no longer matches the database.
 func (f *File) fail(err error) {
+	f.conn.Discard()
 	if f.inTx {
 		f.exec("ROLLBACK")
 		f.inTx = false
@@ -151,7 +152,7 @@ func (f *File) applyTx(ctx context.Context, b *Batch) error {
 		if !b.Ahead && b.From > log.Seq(vs.m.since)+1 {
 			return fmt.Errorf("view %q: batch starts at seq %d but the view has only reached %d", vs.v.Name(), b.From, vs.m.since)
 		}
-		tx := &Tx{ctx: ctx, conn: f.conn, view: vs.v.Name(), indexesDone: vs.m.indexesDone}
+		tx := &Tx{ctx: ctx, conn: f.wc, view: vs.v.Name(), indexesDone: vs.m.indexesDone}
 		items := make([]Item, 0, len(b.Entries))
 		for j, e := range b.Entries {
 			if e.Seq <= log.Seq(vs.m.since) {

@@ -40,6 +40,7 @@ type File struct {
 	path  string
 	opts  Options
 	conn  *sqlite.Conn
+	wc    *Conn // conn, as the views' writers see it
 	views []*viewState
 	bulk  bool
 	// unsettled: bulk mode wrote pages that may not be on disk yet; the
@@ -151,7 +152,7 @@ func (f *File) openExisting() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	f.conn = c
+	f.conn, f.wc = c, &Conn{c: c}
 	// 16 KiB pages (for a new file; an existing one keeps its own): on the
 	// 600k SSB log a catch-up took 4.95 s with 4 KiB pages and 3.97 s with
 	// 16 KiB (medians of 4 runs; 32 KiB 3.73 s, 64 KiB 4.24 s), mostly
@@ -404,6 +405,6 @@ func (f *File) closeConn() error {
 		return nil
 	}
 	err := f.conn.Close()
-	f.conn = nil
+	f.conn, f.wc = nil, nil
 	return err
 }

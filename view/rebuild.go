@@ -49,7 +49,7 @@ func (f *File) attach(v View) error {
 		return fmt.Errorf("view %q: %w", v.Name(), err)
 	}
 	f.publish(vs)
-	w, err := v.Open(f.conn)
+	w, err := v.Open(f.wc)
 	if err != nil {
 		return fmt.Errorf("view %q: open writer: %w", v.Name(), err)
 	}
@@ -77,7 +77,7 @@ func (f *File) Rebuild(name, reason string) error {
 	if err := f.create(vs, &old, reason); err != nil {
 		return fmt.Errorf("rebuild view %q: %w", name, err)
 	}
-	w, err := vs.v.Open(f.conn)
+	w, err := vs.v.Open(f.wc)
 	if err != nil {
 		return fmt.Errorf("rebuild view %q: open writer: %w", name, err)
 	}
@@ -216,7 +216,7 @@ func (f *File) buildIndex(vs *viewState) error {
 				return err
 			}
 			if ib, ok := vs.w.(IndexBuilder); ok {
-				err = ib.BuildIndex(&Tx{conn: f.conn, view: vs.v.Name(), indexesDone: i}, i)
+				err = ib.BuildIndex(&Tx{conn: f.wc, view: vs.v.Name(), indexesDone: i}, i)
 			} else {
 				err = f.exec(stmts[i])
 			}

@@ -181,14 +181,7 @@ func TestExamples(t *testing.T) {
 			likes[k[1]]++
 		}
 	}
-	var vs []view.View
-	for _, name := range []string{"posts", "votes"} {
-		v, err := sqlview.Load("../../testdata/views/" + name + ".sql")
-		if err != nil {
-			t.Fatal(err)
-		}
-		vs = append(vs, v)
-	}
+	vs := exampleViews(t)
 	dbPath := filepath.Join(t.TempDir(), "v.db")
 	f, err := view.OpenFile(dbPath, vs, view.Options{})
 	if err != nil {
