@@ -89,6 +89,7 @@ type Indexer struct {
 
 	notifyMu sync.Mutex
 	notify   chan struct{} // closed and replaced after every commit
+	failed   error         // why the last run stopped, unless its context ended; notifyMu
 
 	entries    atomic.Int64   // entries read from the log by this Indexer
 	bytes      atomic.Int64   // their payload bytes
@@ -133,14 +134,31 @@ func (ix *Indexer) Run(ctx context.Context) error {
 // local entries ahead, once it was applied ahead. With a backlog being
 // indexed, views that do not accept local entries ahead show them only after
 // the backlog: name the views you are going to read.
+//
+// If indexing stops with an error (a view's Apply failed, the log could not
+// be read; see Err) before the entry shows, WaitFor returns that error at
+// once, in every goroutine waiting. It keeps waiting when Run or
+// SynchronizeUpTo returned because their context ended, or is not running:
+// another run may come.
 func (ix *Indexer) WaitFor(ctx context.Context, seq log.Seq, views ...string) error {
 	for {
 		ix.notifyMu.Lock()
-		ch := ix.notify
+		ch, failed := ix.notify, ix.failed
 		ix.notifyMu.Unlock()
 		ok, err := ix.shows(seq, views)
 		if err != nil || ok {
 			return err
+		}
+		if failed != nil {
+			return failed
+		}
+		for _, f := range ix.files {
+			if err := f.Err(); err != nil {
+				return fmt.Errorf("index: %w", err)
+			}
+		}
+		if testHookWaiting != nil {
+			testHookWaiting()
 		}
 		select {
 		case <-ch:
@@ -150,12 +168,24 @@ func (ix *Indexer) WaitFor(ctx context.Context, seq log.Seq, views ...string) er
 	}
 }
 
+// testHookWaiting, if set (by tests only), runs when WaitFor is about to
+// block.
+var testHookWaiting func()
+
+// Err returns the error that stopped the last Run or SynchronizeUpTo, nil
+// while one runs, after one ended well, or when its context ended. A view's
+// failed Apply matches *view.ApplyError with errors.As.
+func (ix *Indexer) Err() error {
+	ix.notifyMu.Lock()
+	defer ix.notifyMu.Unlock()
+	return ix.failed
+}
+
+// shows reports whether every view named (all if none) shows the entry at
+// seq; naming a view no file holds is an error.
 func (ix *Indexer) shows(seq log.Seq, views []string) (bool, error) {
 	found := 0
 	for _, f := range ix.files {
-		if err := f.Err(); err != nil {
-			return false, err
-		}
 		for _, name := range f.Names() {
 			if len(views) == 0 || slices.Contains(views, name) {
 				found++

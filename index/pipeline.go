@@ -34,6 +34,23 @@ func (ix *Indexer) run(ctx context.Context, until log.Seq, follow bool) error {
 		return errors.New("index: Run or SynchronizeUpTo is already running")
 	}
 	defer ix.running.Store(false)
+	ix.setFailed(nil)
+	err := ix.runOnce(ctx, until, follow)
+	if err != nil && (ctx.Err() == nil || !errors.Is(err, ctx.Err())) {
+		ix.setFailed(err)
+	}
+	ix.broadcast()
+	return err
+}
+
+// setFailed records why the run stopped (see Err).
+func (ix *Indexer) setFailed(err error) {
+	ix.notifyMu.Lock()
+	ix.failed = err
+	ix.notifyMu.Unlock()
+}
+
+func (ix *Indexer) runOnce(ctx context.Context, until log.Seq, follow bool) error {
 	ix.started.Store(time.Now().UnixNano())
 	ix.entries.Store(0)
 	ix.bytes.Store(0)
@@ -72,6 +89,7 @@ func (ix *Indexer) run(ctx context.Context, until log.Seq, follow bool) error {
 			defer writers.Done()
 			if err := ix.write(ctx, p); err != nil {
 				cancel(err)
+				ix.broadcast() // waiters see the file's error now
 			}
 		}()
 	}

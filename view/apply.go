@@ -2,6 +2,7 @@ package view
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"hash/crc32"
 
@@ -90,6 +91,10 @@ func (f *File) Stage(ctx context.Context, b *Batch) error {
 	}
 	if err := f.applyTx(ctx, b); err != nil {
 		f.fail(err)
+		var ae *ApplyError
+		if errors.As(err, &ae) {
+			return err
+		}
 		return fmt.Errorf("apply to %s: %w", f.path, err)
 	}
 	return nil
@@ -141,7 +146,9 @@ func (f *File) fail(err error) {
 		f.exec("ROLLBACK")
 		f.inTx = false
 	}
-	f.err = fmt.Errorf("%w: %v", ErrFailed, err)
+	f.mu.Lock()
+	f.err = fmt.Errorf("%w: %w", ErrFailed, err)
+	f.mu.Unlock()
 }
 
 func (f *File) applyTx(ctx context.Context, b *Batch) error {
@@ -175,8 +182,8 @@ func (f *File) applyTx(ctx context.Context, b *Batch) error {
 			items = append(items, it)
 		}
 		if len(items) > 0 {
-			if err := vs.w.Apply(ctx, tx, items); err != nil {
-				return fmt.Errorf("view %q: %w", vs.v.Name(), err)
+			if err := f.applyView(ctx, vs, tx, items); err != nil {
+				return err
 			}
 		}
 		for _, r := range tx.rejects {

@@ -11,6 +11,16 @@
 // that is foreign, fails PRAGMA quick_check, or was written without fsync
 // (bulk mode) before the operating system went down.
 //
+// An entry a view cannot index is rejected: recorded in sluice_rejects,
+// and skipped. That is what happens to an entry a view's Decoder refuses,
+// one its writer passes to Tx.Reject, and, in views declared in SQL, one a
+// statement fails on. When a Go writer's Apply returns an error, the file's
+// ErrorPolicy decides (Options.OnError): by default (StopOnError) the
+// transaction is rolled back and the file fails with an *ApplyError naming
+// the view and the entry, which stops the indexer; RejectOnError rejects
+// the entry for that view and goes on. Errors of the database itself (a
+// full disk, I/O errors) always stop.
+//
 // Views are written in Go (implement View, and optionally Decoder,
 // LocalAhead, Fingerprinter; the built-in SSB view set is package
 // view/ssb) or declared in SQL files (package view/sqlview). The indexer

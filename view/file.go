@@ -24,11 +24,10 @@ type Options struct {
 	// CacheSizeKiB is SQLite's page cache size for the writer connection;
 	// 0 means 64 MiB.
 	CacheSizeKiB int
+	// OnError says what happens when a view's Writer.Apply fails on an
+	// entry: StopOnError (the default) or RejectOnError.
+	OnError ErrorPolicy
 }
-
-// ErrFailed is returned by a File whose last transaction failed: its
-// in-memory state may disagree with the database, so it must be reopened.
-var ErrFailed = errors.New("view file unusable after a failed transaction; reopen it")
 
 // File is an open view file: a SQLite database (WAL mode) holding one or
 // more views and their meta tables. Only one process may write a view file
@@ -48,7 +47,7 @@ type File struct {
 	unsettled atomic.Bool
 	cp        *checkpointer
 	inTx      bool  // batches are staged in an open transaction
-	err       error // set when a transaction failed
+	err       error // set when a transaction failed; written holding mu
 
 	// mu guards the views' meta and ahead sets for readers on other
 	// goroutines (Status, Applied, MinSince); only the goroutine driving

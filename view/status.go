@@ -80,8 +80,13 @@ func (f *File) Applied(name string, seq log.Seq) bool {
 	return ok
 }
 
-// Err returns the error that made the file unusable, if any.
-func (f *File) Err() error { return f.err }
+// Err returns the error that made the file unusable, if any. It is safe
+// to call from any goroutine.
+func (f *File) Err() error {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return f.err
+}
 
 // Names returns the names of the file's views, in the order given to
 // OpenFile.

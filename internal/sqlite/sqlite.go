@@ -25,6 +25,7 @@ int sqlite3_exec(sqlite3*, const char *sql, int (*callback)(void*,int,char**,cha
 void sqlite3_free(void*);
 const char *sqlite3_errmsg(sqlite3*);
 int sqlite3_extended_errcode(sqlite3*);
+int sqlite3_system_errno(sqlite3*);
 int sqlite3_busy_timeout(sqlite3*, int ms);
 int sqlite3_prepare_v2(sqlite3 *db, const char *zSql, int nByte, sqlite3_stmt **ppStmt, const char **pzTail);
 int sqlite3_finalize(sqlite3_stmt *pStmt);
@@ -76,6 +77,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"syscall"
 	"unsafe"
 
 	// The SQLite library this package calls is the one go-sqlite3
@@ -98,13 +100,37 @@ const (
 	codeDone = 101
 )
 
-// Error is an SQLite error: its (extended) code and message, and the
-// statement it came from if any.
+// Primary result codes (Error.Code & 0xff).
+const (
+	CodeError      = 1
+	CodeAbort      = 4
+	CodeBusy       = 5
+	CodeLocked     = 6
+	CodeNoMem      = 7
+	CodeReadOnly   = 8
+	CodeInterrupt  = 9
+	CodeIOErr      = 10
+	CodeCorrupt    = 11
+	CodeFull       = 13
+	CodeCantOpen   = 14
+	CodeProtocol   = 15
+	CodeConstraint = 19
+	CodeAuth       = 23
+	CodeNotADB     = 26
+)
+
+// Error is an SQLite error: its (extended) code and message, the
+// statement it came from if any, and the operating system's error number
+// behind an I/O error (0 if none).
 type Error struct {
-	Code int
-	Msg  string
-	SQL  string
+	Code  int
+	Msg   string
+	SQL   string
+	Errno syscall.Errno
 }
+
+// Primary returns the primary result code (Code & 0xff).
+func (e *Error) Primary() int { return e.Code & 0xff }
 
 func (e *Error) Error() string {
 	if e.SQL != "" {
@@ -114,9 +140,34 @@ func (e *Error) Error() string {
 }
 
 // IsConstraint reports whether err is an SQLite constraint violation.
-func IsConstraint(err error) bool {
+func IsConstraint(err error) bool { return primary(err) == CodeConstraint }
+
+// IsCorrupt reports whether err says the database file is damaged or is
+// not a database (SQLITE_CORRUPT, SQLITE_NOTADB): not for I/O errors, a
+// full disk or a file that cannot be opened, which say nothing about the
+// file's content.
+func IsCorrupt(err error) bool {
+	p := primary(err)
+	return p == CodeCorrupt || p == CodeNotADB
+}
+
+// IsFull reports whether err is a full disk: SQLITE_FULL, or an I/O error
+// whose cause is ENOSPC or EDQUOT (SQLite reports some of those, such as
+// growing the -shm file, as I/O errors).
+func IsFull(err error) bool {
 	var e *Error
-	return errors.As(err, &e) && e.Code&0xff == 19
+	if !errors.As(err, &e) {
+		return errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT)
+	}
+	return e.Primary() == CodeFull || e.Errno == syscall.ENOSPC || e.Errno == syscall.EDQUOT
+}
+
+func primary(err error) int {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Primary()
+	}
+	return 0
 }
 
 // Complete reports whether sql ends with a complete SQL statement (a
@@ -204,7 +255,17 @@ func (c *Conn) Close() error {
 }
 
 func (c *Conn) err(rc C.int, sql string) error {
-	return &Error{Code: int(C.sqlite3_extended_errcode(c.db)), Msg: C.GoString(C.sqlite3_errmsg(c.db)), SQL: sql}
+	return c.newError(C.GoString(C.sqlite3_errmsg(c.db)), sql)
+}
+
+// newError describes the connection's last error.
+func (c *Conn) newError(msg, sql string) *Error {
+	e := &Error{Code: int(C.sqlite3_extended_errcode(c.db)), Msg: msg, SQL: sql}
+	switch e.Primary() {
+	case CodeIOErr, CodeFull, CodeCantOpen:
+		e.Errno = syscall.Errno(C.sqlite3_system_errno(c.db))
+	}
+	return e
 }
 
 // Exec runs the rows of parameters waiting on the connection (see
@@ -220,7 +281,7 @@ func (c *Conn) Exec(sql string) error {
 	if rc != 0 {
 		msg := C.GoString(errmsg)
 		C.sqlite3_free(unsafe.Pointer(errmsg))
-		return &Error{Code: int(C.sqlite3_extended_errcode(c.db)), Msg: msg, SQL: sql}
+		return c.newError(msg, sql)
 	}
 	return nil
 }
