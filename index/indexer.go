@@ -91,6 +91,12 @@ type Indexer struct {
 	notify   chan struct{} // closed and replaced after every commit
 	failed   error         // why the last run stopped, unless its context ended; notifyMu
 
+	// newFrom is where the log ended when New returned: entries after it
+	// are new, and local ones go ahead of the backlog in the first run.
+	// Later runs take the log's end as they start. Guarded by running.
+	newFrom log.Seq
+	fromNew bool
+
 	entries    atomic.Int64   // entries read from the log by this Indexer
 	bytes      atomic.Int64   // their payload bytes
 	started    atomic.Int64   // unix nanos of the last Run/SynchronizeUpTo start
@@ -100,11 +106,20 @@ type Indexer struct {
 
 // New returns an Indexer feeding files from src. The files must stay open
 // while the Indexer runs; the caller closes them.
+//
+// New notes where the log ends: local entries appended after New returns
+// are new to the first Run, which applies them ahead of the backlog (to the
+// views that accept them) even if they are appended before Run gets going.
 func New(src log.Source, files []*view.File, opts Options) (*Indexer, error) {
 	if len(files) == 0 {
 		return nil, errors.New("index: no view files")
 	}
-	return &Indexer{src: src, files: files, opts: opts.withDefaults(), notify: make(chan struct{}), phases: make([]atomic.Int32, len(files))}, nil
+	last, err := src.Last()
+	if err != nil {
+		return nil, fmt.Errorf("index: %w", err)
+	}
+	return &Indexer{src: src, files: files, opts: opts.withDefaults(), notify: make(chan struct{}),
+		phases: make([]atomic.Int32, len(files)), newFrom: last, fromNew: true}, nil
 }
 
 // SynchronizeUpTo indexes until every view has applied every entry up to

@@ -56,14 +56,20 @@ func (ix *Indexer) runOnce(ctx context.Context, until log.Seq, follow bool) erro
 	ix.bytes.Store(0)
 	ix.lastLocalN.Store(0)
 
-	if err := ix.validate(); err != nil {
-		return err
-	}
-	from := ix.minSince() + 1
+	// Where new entries start: taken before anything else, so that local
+	// entries appended as Run starts go ahead of the backlog.
 	last, err := ix.src.Last()
 	if err != nil {
 		return fmt.Errorf("index: %w", err)
 	}
+	newFrom := last
+	if ix.fromNew {
+		newFrom, ix.fromNew = min(ix.newFrom, last), false
+	}
+	if err := ix.validate(); err != nil {
+		return err
+	}
+	from := ix.minSince() + 1
 	pipes := make([]*pipe, len(ix.files))
 	for i, f := range ix.files {
 		ix.phases[i].Store(int32(PhaseBacklog))
@@ -110,7 +116,7 @@ func (ix *Indexer) runOnce(ctx context.Context, until log.Seq, follow bool) erro
 		others.Add(1)
 		go func() {
 			defer others.Done()
-			if err := ix.tail(tailCtx, last, pipes, &frontier); err != nil && tailCtx.Err() == nil {
+			if err := ix.tail(tailCtx, newFrom, pipes, &frontier); err != nil && tailCtx.Err() == nil {
 				cancel(err)
 			}
 		}()
@@ -148,7 +154,11 @@ func (ix *Indexer) read(ctx context.Context, from, until log.Seq, follow bool, p
 	defer it.Close()
 	pos := from - 1
 	caughtUp := log.Seq(0)
+	var stall stall
 	for {
+		if err := ctx.Err(); err != nil {
+			return context.Cause(ctx)
+		}
 		es := make([]log.Entry, 0, min(ix.opts.BatchSize, 4096))
 		size := 0
 		for len(es) < ix.opts.BatchSize && size < ix.opts.BatchBytes && it.Next() {
@@ -161,6 +171,9 @@ func (ix *Indexer) read(ctx context.Context, from, until log.Seq, follow bool, p
 		}
 		atEnd := len(es) < ix.opts.BatchSize && size < ix.opts.BatchBytes
 		newPos := position(it, es, pos)
+		if err := stall.check(ctx, newPos > pos); err != nil {
+			return err
+		}
 		if newPos > pos {
 			ix.entries.Add(int64(len(es)))
 			ix.bytes.Add(int64(size))
@@ -201,6 +214,7 @@ func (ix *Indexer) read(ctx context.Context, from, until log.Seq, follow bool, p
 		if _, err := ix.src.Wait(ctx, pos); err != nil {
 			return err
 		}
+		stall.waited()
 	}
 }
 
@@ -241,10 +255,16 @@ func (ix *Indexer) tail(ctx context.Context, seen log.Seq, pipes []*pipe, fr *fr
 		return fmt.Errorf("watch log: %w", err)
 	}
 	defer it.Close()
+	var stall stall
 	for {
+		if err := ctx.Err(); err != nil {
+			return context.Cause(ctx)
+		}
 		var local []log.Entry
 		full := false
+		moved := false
 		for it.Next() {
+			moved = true
 			e := it.Entry()
 			// Only an entry the reader's next batch will not reach: one
 			// it will reach is applied as soon by the reader, and
@@ -260,6 +280,9 @@ func (ix *Indexer) tail(ctx context.Context, seen log.Seq, pipes []*pipe, fr *fr
 		}
 		if err := it.Err(); err != nil {
 			return fmt.Errorf("watch log: %w", err)
+		}
+		if err := stall.check(ctx, moved); err != nil {
+			return err
 		}
 		seen = position(it, nil, seen)
 		if len(local) > 0 {
@@ -277,6 +300,7 @@ func (ix *Indexer) tail(ctx context.Context, seen log.Seq, pipes []*pipe, fr *fr
 		if _, err := ix.src.Wait(ctx, seen); err != nil {
 			return err
 		}
+		stall.waited()
 	}
 }
 
