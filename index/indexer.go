@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -39,6 +40,9 @@ type Options struct {
 	// entries is written in bulk mode (no fsync, see view.File.SetBulk)
 	// until it catches up. Default 10000; negative never.
 	BulkLag int
+	// Logger receives notices, such as Run waiting for a full disk, at
+	// level Warn. nil means slog.Default().
+	Logger *slog.Logger
 	// SettleWithin bounds how long a view file stays unsettled after a
 	// bulk catch-up (see view.File.Settle: until then an OS crash rebuilds
 	// its views from the log). An idle indexer settles after 2 s; one kept
@@ -69,6 +73,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.SettleWithin <= 0 {
 		o.SettleWithin = time.Minute
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
 	}
 	return o
 }
@@ -138,7 +145,9 @@ func (ix *Indexer) SynchronizeUpTo(ctx context.Context, seq log.Seq) error {
 }
 
 // Run indexes the log and then follows it as it grows, until ctx ends
-// (then it returns ctx's error) or indexing fails.
+// (then it returns ctx's error) or indexing fails. When the disk holding a
+// view file is full, Run does not fail: it logs a notice, waits (1 s,
+// doubling up to 30 s), recovers the files (view.File.Recover) and goes on.
 func (ix *Indexer) Run(ctx context.Context) error {
 	return ix.run(ctx, 0, true)
 }
@@ -166,11 +175,6 @@ func (ix *Indexer) WaitFor(ctx context.Context, seq log.Seq, views ...string) er
 		}
 		if failed != nil {
 			return failed
-		}
-		for _, f := range ix.files {
-			if err := f.Err(); err != nil {
-				return fmt.Errorf("index: %w", err)
-			}
 		}
 		if testHookWaiting != nil {
 			testHookWaiting()

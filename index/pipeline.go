@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/sluicedb/sluice/internal/sqlite"
 	"github.com/sluicedb/sluice/log"
 	"github.com/sluicedb/sluice/view"
 )
@@ -35,12 +36,47 @@ func (ix *Indexer) run(ctx context.Context, until log.Seq, follow bool) error {
 	}
 	defer ix.running.Store(false)
 	ix.setFailed(nil)
-	err := ix.runOnce(ctx, until, follow)
-	if err != nil && (ctx.Err() == nil || !errors.Is(err, ctx.Err())) {
-		ix.setFailed(err)
+	var delay time.Duration
+	for {
+		err := ix.runOnce(ctx, until, follow)
+		if follow && ctx.Err() == nil && sqlite.IsFull(err) {
+			delay = min(max(2*delay, fullRetryMin), fullRetryMax)
+			ix.opts.Logger.Warn(fmt.Sprintf("index: the disk is full; retrying in %s", delay), "err", err)
+			if err = ix.waitFull(ctx, delay); err == nil {
+				continue
+			}
+		}
+		if err != nil && (ctx.Err() == nil || !errors.Is(err, ctx.Err())) {
+			ix.setFailed(err)
+		}
+		ix.broadcast()
+		return err
 	}
-	ix.broadcast()
-	return err
+}
+
+// How long Run waits before it retries after a full disk: doubling from
+// fullRetryMin up to fullRetryMax.
+const (
+	fullRetryMin = time.Second
+	fullRetryMax = 30 * time.Second
+)
+
+// waitFull waits d (or until ctx ends) and recovers the files that failed.
+// A full disk while recovering is not an error: Run tries again later.
+func (ix *Indexer) waitFull(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	}
+	for _, f := range ix.files {
+		if err := f.Recover(); err != nil && !sqlite.IsFull(err) {
+			return fmt.Errorf("index: %w", err)
+		}
+	}
+	return nil
 }
 
 // setFailed records why the run stopped (see Err).
@@ -95,7 +131,6 @@ func (ix *Indexer) runOnce(ctx context.Context, until log.Seq, follow bool) erro
 			defer writers.Done()
 			if err := ix.write(ctx, p); err != nil {
 				cancel(err)
-				ix.broadcast() // waiters see the file's error now
 			}
 		}()
 	}

@@ -151,6 +151,48 @@ func (f *File) fail(err error) {
 	f.mu.Unlock()
 }
 
+// Recover makes a file that failed (Err is set) usable again, for a cause
+// that may pass, such as a full disk: it rolls back what was staged,
+// reloads every view's progress from the database and gives each view a
+// new writer, as reopening the file would. It does nothing to a file that
+// has not failed. Like Apply, it must not run concurrently with other
+// methods but Status, Applied, MinSince and Err.
+func (f *File) Recover() error {
+	if f.Err() == nil {
+		return nil
+	}
+	f.conn.Discard()
+	f.exec("ROLLBACK") // SQLite may have rolled back already
+	f.inTx = false
+	for _, vs := range f.views {
+		m, found, err := f.loadMeta(vs.v.Name())
+		if err == nil && !found {
+			err = fmt.Errorf("no record of view %q", vs.v.Name())
+		}
+		if err != nil {
+			return fmt.Errorf("recover %s: %w", f.path, err)
+		}
+		vs.m, vs.ahead = m, map[log.Seq]struct{}{}
+		if err := f.loadAhead(vs); err != nil {
+			return fmt.Errorf("recover %s: %w", f.path, err)
+		}
+		if vs.w != nil {
+			vs.w.Close()
+			vs.w = nil
+		}
+		w, err := vs.v.Open(f.wc)
+		if err != nil {
+			return fmt.Errorf("recover %s: view %q: open writer: %w", f.path, vs.v.Name(), err)
+		}
+		vs.w = w
+		f.publish(vs)
+	}
+	f.mu.Lock()
+	f.err = nil
+	f.mu.Unlock()
+	return nil
+}
+
 func (f *File) applyTx(ctx context.Context, b *Batch) error {
 	for i, vs := range f.views {
 		if b.Ahead && !vs.local {

@@ -5,7 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
+	"path/filepath"
+	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -16,8 +20,10 @@ import (
 
 // Options configure OpenFile.
 type Options struct {
-	// Logf receives notices a user should see: a file moved aside, a view
-	// rebuilt and why. nil discards them.
+	// Logger receives notices a user should see: a file moved aside, a
+	// view rebuilt and why, at level Info. nil means slog.Default().
+	Logger *slog.Logger
+	// Logf, if set, receives the notices instead of Logger, as text.
 	Logf func(format string, args ...any)
 	// SkipCheck skips PRAGMA quick_check when opening an existing file.
 	SkipCheck bool
@@ -84,7 +90,11 @@ func OpenFile(path string, views []View, opts Options) (*File, error) {
 		return nil, fmt.Errorf("open view file %s: %w", path, err)
 	}
 	if opts.Logf == nil {
-		opts.Logf = func(string, ...any) {}
+		lg := opts.Logger
+		if lg == nil {
+			lg = slog.Default()
+		}
+		opts.Logf = func(format string, args ...any) { lg.Info(fmt.Sprintf(format, args...)) }
 	}
 	if opts.CacheSizeKiB <= 0 {
 		opts.CacheSizeKiB = 64 << 10
@@ -129,7 +139,7 @@ func (f *File) open() error {
 	}
 	if reason != "" {
 		f.closeConn()
-		dest, err := moveAside(f.path)
+		dest, err := moveAside(f.path, f.opts.Logf)
 		if err != nil {
 			return fmt.Errorf("move aside (%s): %w", reason, err)
 		}
@@ -157,7 +167,7 @@ func (f *File) openExisting() (string, error) {
 	// 16 KiB (medians of 4 runs; 32 KiB 3.73 s, 64 KiB 4.24 s), mostly
 	// from fewer WAL frames and page reads in the kernel.
 	if err := c.Exec("PRAGMA page_size=16384; PRAGMA journal_mode=WAL"); err != nil {
-		return "cannot be opened as a database (" + err.Error() + ")", nil
+		return corruption("cannot be opened as a database", err)
 	}
 	// temp_store=FILE: the sorts that build indexes spill to temporary
 	// files, not to memory, so memory does not grow with the log.
@@ -168,7 +178,7 @@ func (f *File) openExisting() (string, error) {
 	}
 	tables, ours, err := f.inspect()
 	if err != nil {
-		return "cannot be read (" + err.Error() + ")", nil
+		return corruption("cannot be read", err)
 	}
 	if tables > 0 && !ours {
 		return "is not a sluice view file", nil
@@ -177,10 +187,11 @@ func (f *File) openExisting() (string, error) {
 		return "", nil
 	}
 	if !f.opts.SkipCheck {
-		if res, err := f.quickCheck(); err != nil || res != "ok" {
-			if err != nil {
-				res = err.Error()
-			}
+		res, err := f.quickCheck()
+		if err != nil {
+			return corruption("fails PRAGMA quick_check", err)
+		}
+		if res != "ok" {
 			return "fails PRAGMA quick_check (" + res + ")", nil
 		}
 	}
@@ -192,6 +203,17 @@ func (f *File) openExisting() (string, error) {
 		f.unsettled.Store(true) // same boot: the pages are in the OS's cache
 	}
 	return "", nil
+}
+
+// corruption returns why a file must be moved aside when err says it is
+// damaged (SQLITE_CORRUPT, SQLITE_NOTADB), and otherwise err itself: an I/O
+// error, a full disk, a file that cannot be opened or is locked say nothing
+// about the file, which stays where it is.
+func corruption(what string, err error) (string, error) {
+	if sqlite.IsCorrupt(err) {
+		return what + " (" + err.Error() + ")", nil
+	}
+	return "", fmt.Errorf("%s: %w", strings.TrimPrefix(what, "cannot be "), err)
 }
 
 // sniff checks the file's first bytes: a non-empty file that is not a
@@ -295,10 +317,15 @@ func (f *File) initMeta() error {
 	return nil
 }
 
+// keepBroken is how many files moved aside (NAME.broken-*) are kept per
+// view file; older ones are removed when another is moved aside.
+const keepBroken = 3
+
 // moveAside renames path (and its -wal and -shm files) out of the way and
-// returns the new name.
-func moveAside(path string) (string, error) {
-	dest := path + ".broken-" + time.Now().UTC().Format("20060102T150405.000")
+// returns the new name. Of the copies moved aside before, the newest
+// keepBroken-1 are kept and older ones removed, each with a notice.
+func moveAside(path string, logf func(string, ...any)) (string, error) {
+	dest := path + ".broken-" + time.Now().UTC().Format("20060102T150405.000000000")
 	if err := os.Rename(path, dest); err != nil {
 		return "", err
 	}
@@ -307,7 +334,39 @@ func moveAside(path string) (string, error) {
 			return dest, err
 		}
 	}
+	old, err := filepath.Glob(globEscape(path) + ".broken-*")
+	if err != nil {
+		return dest, nil
+	}
+	var copies []string
+	for _, o := range old {
+		if !strings.HasSuffix(o, "-wal") && !strings.HasSuffix(o, "-shm") {
+			copies = append(copies, o)
+		}
+	}
+	sort.Strings(copies) // the time in the names sorts them oldest first
+	for _, o := range copies[:max(0, len(copies)-keepBroken)] {
+		for _, p := range []string{o, o + "-wal", o + "-shm"} {
+			if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+				logf("view file %s: could not remove the old copy %s: %v", path, p, err)
+			}
+		}
+		logf("view file %s: removed %s, the oldest of the damaged copies moved aside (the newest %d are kept)", path, o, keepBroken)
+	}
 	return dest, nil
+}
+
+// globEscape escapes the characters filepath.Glob treats specially.
+func globEscape(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch r {
+		case '*', '?', '[', '\\':
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // Path returns the file's path.

@@ -132,6 +132,17 @@ type Error struct {
 // Primary returns the primary result code (Code & 0xff).
 func (e *Error) Primary() int { return e.Code & 0xff }
 
+// Unwrap returns the operating system's error behind an I/O error, if any.
+func (e *Error) Unwrap() error {
+	if e.Errno != 0 {
+		return e.Errno
+	}
+	return nil
+}
+
+// Is makes SQLITE_FULL match syscall.ENOSPC.
+func (e *Error) Is(target error) bool { return target == syscall.ENOSPC && e.Primary() == CodeFull }
+
 func (e *Error) Error() string {
 	if e.SQL != "" {
 		return fmt.Sprintf("sqlite: %s (code %d) in %q", e.Msg, e.Code, e.SQL)
@@ -151,15 +162,11 @@ func IsCorrupt(err error) bool {
 	return p == CodeCorrupt || p == CodeNotADB
 }
 
-// IsFull reports whether err is a full disk: SQLITE_FULL, or an I/O error
+// IsFull reports whether err is a full disk: SQLITE_FULL, or an error
 // whose cause is ENOSPC or EDQUOT (SQLite reports some of those, such as
 // growing the -shm file, as I/O errors).
 func IsFull(err error) bool {
-	var e *Error
-	if !errors.As(err, &e) {
-		return errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT)
-	}
-	return e.Primary() == CodeFull || e.Errno == syscall.ENOSPC || e.Errno == syscall.EDQUOT
+	return errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT)
 }
 
 func primary(err error) int {
