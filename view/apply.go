@@ -180,11 +180,9 @@ func (f *File) Recover() error {
 			vs.w.Close()
 			vs.w = nil
 		}
-		w, err := vs.v.Open(f.wc)
-		if err != nil {
+		if err := f.openWriter(vs); err != nil {
 			return fmt.Errorf("recover %s: view %q: open writer: %w", f.path, vs.v.Name(), err)
 		}
-		vs.w = w
 		f.publish(vs)
 	}
 	f.mu.Lock()

@@ -18,7 +18,7 @@ func (f *File) applyView(ctx context.Context, vs *viewState, tx *Tx, items []Ite
 		return f.applyError(vs, items[0].Seq, err, true)
 	}
 	// Rows the writer left queued run before the release.
-	err := vs.w.Apply(ctx, tx, items)
+	err := f.as(vs, false, func() error { return vs.w.Apply(ctx, tx, items) })
 	if err == nil {
 		err = f.exec("RELEASE sluice_view")
 	}
@@ -38,7 +38,7 @@ func (f *File) applyView(ctx context.Context, vs *viewState, tx *Tx, items []Ite
 			return f.applyError(vs, it.Seq, err, true)
 		}
 		rejects := len(tx.rejects)
-		err := vs.w.Apply(ctx, tx, []Item{it})
+		err := f.as(vs, false, func() error { return vs.w.Apply(ctx, tx, []Item{it}) })
 		if err == nil {
 			err = f.exec("RELEASE sluice_entry")
 		}
@@ -78,12 +78,7 @@ func (f *File) undo(vs *viewState, savepoint string) error {
 		return err
 	}
 	vs.w = nil
-	w, err := vs.v.Open(f.wc)
-	if err != nil {
-		return err
-	}
-	vs.w = w
-	return nil
+	return f.openWriter(vs)
 }
 
 func (f *File) applyError(vs *viewState, seq log.Seq, err error, storage bool) error {

@@ -52,8 +52,9 @@ type File struct {
 	// file keeps its dirty mark until Settle.
 	unsettled atomic.Bool
 	cp        *checkpointer
-	inTx      bool  // batches are staged in an open transaction
-	err       error // set when a transaction failed; written holding mu
+	inTx      bool            // batches are staged in an open transaction
+	err       error           // set when a transaction failed; written holding mu
+	sandbox   *sqlite.Sandbox // the policy while a sandboxed view's statements compile
 
 	// mu guards the views' meta and ahead sets for readers on other
 	// goroutines (Status, Applied, MinSince); only the goroutine driving
@@ -71,8 +72,10 @@ type viewState struct {
 	w     Writer
 	dec   Decoder
 	local bool
-	m     meta
-	ahead map[log.Seq]struct{} // mirrors sluice_ahead for this view
+	// sandboxed: the view's statements compile in a sandbox (see Sandboxed).
+	sandboxed bool
+	m         meta
+	ahead     map[log.Seq]struct{} // mirrors sluice_ahead for this view
 
 	pub      meta
 	pubAhead map[log.Seq]struct{}
@@ -162,6 +165,7 @@ func (f *File) openExisting() (string, error) {
 		return "", err
 	}
 	f.conn, f.wc = c, &Conn{c: c}
+	c.SetAuthorizer(f.authorize)
 	// 16 KiB pages (for a new file; an existing one keeps its own): on the
 	// 600k SSB log a catch-up took 4.95 s with 4 KiB pages and 3.97 s with
 	// 16 KiB (medians of 4 runs; 32 KiB 3.73 s, 64 KiB 4.24 s), mostly

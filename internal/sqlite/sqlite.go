@@ -77,6 +77,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime/cgo"
 	"syscall"
 	"unsafe"
 
@@ -193,7 +194,8 @@ type Conn struct {
 	// walFrames is C memory the WAL hook writes (see TrackWAL); nil until
 	// then.
 	walFrames *C.int
-	q         queue // rows of parameters waiting for the next Exec
+	q         queue      // rows of parameters waiting for the next Exec
+	auth      cgo.Handle // the Authorizer, if set
 }
 
 // Open opens the database at path with the given flags (OpenReadWrite |
@@ -251,6 +253,10 @@ func (c *Conn) Close() error {
 	c.q.clear()
 	rc := C.sqlite3_close_v2(c.db)
 	c.db = nil
+	if c.auth != 0 {
+		c.auth.Delete()
+		c.auth = 0
+	}
 	if c.walFrames != nil {
 		C.free(unsafe.Pointer(c.walFrames))
 		c.walFrames = nil

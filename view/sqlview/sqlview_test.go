@@ -65,19 +65,24 @@ func TestBrokenFiles(t *testing.T) {
 			[]string{"bad.sql:5", "indexes statement", "nope"}},
 	}
 	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			path := filepath.Join(t.TempDir(), "bad.sql")
-			os.WriteFile(path, []byte(c.text), 0o644)
-			_, err := sqlview.Load(path)
-			if err == nil {
-				t.Fatal("loaded")
-			}
-			for _, w := range c.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Fatalf("error %q does not mention %q", err, w)
-				}
-			}
-		})
+		t.Run(c.name, func(t *testing.T) { loadFails(t, c.text, c.want...) })
+	}
+}
+
+// loadFails loads text as bad.sql and checks that Load refuses it with an
+// error mentioning each of want.
+func loadFails(t *testing.T, text string, want ...string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "bad.sql")
+	os.WriteFile(path, []byte(text), 0o644)
+	_, err := sqlview.Load(path)
+	if err == nil {
+		t.Fatal("loaded")
+	}
+	for _, w := range want {
+		if !strings.Contains(err.Error(), w) {
+			t.Fatalf("error %q does not mention %q", err, w)
+		}
 	}
 }
 
