@@ -2,6 +2,7 @@ package view
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/crc32"
@@ -11,10 +12,25 @@ import (
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
-// PayloadCRC is the checksum a view file keeps of the payload of the last
-// entry it applied in seq order, so the indexer can tell that the log it
-// resumes from is the log the view was built from.
+// PayloadCRC is the checksum view files written by earlier versions kept of
+// the payload of the last entry applied in seq order (see EntryCRC).
 func PayloadCRC(p []byte) uint32 { return crc32.Checksum(p, castagnoli) }
+
+// EntryCRC is the checksum a view file keeps of the last entry it applied
+// in seq order, so the indexer can tell that the log it resumes from is the
+// log the view was built from: a crc32c over the entry's seq and append
+// time (8 bytes each, big-endian; time in Unix nanoseconds, 0 if the source
+// records none) and its payload. An entry lost and appended again at the
+// same seq, even with the same payload, has another time.
+func EntryCRC(e log.Entry) uint32 {
+	var head [16]byte
+	binary.BigEndian.PutUint64(head[:8], uint64(e.Seq))
+	if !e.Time.IsZero() {
+		binary.BigEndian.PutUint64(head[8:], uint64(e.Time.UnixNano()))
+	}
+	crc := crc32.Update(0, castagnoli, head[:])
+	return crc32.Update(crc, castagnoli, e.Payload)
+}
 
 // Batch is a run of entries for File.Apply.
 type Batch struct {
@@ -257,12 +273,13 @@ func (f *File) applyTx(ctx context.Context, b *Batch) error {
 		}
 		if n := len(b.Entries); n > 0 {
 			last := b.Entries[n-1]
-			vs.m.checkSeq, vs.m.checkCRC = uint64(last.Seq), PayloadCRC(last.Payload)
+			vs.m.checkSeq, vs.m.checkCRC, vs.m.checkKind = uint64(last.Seq), EntryCRC(last), checkEntry
 		}
 		vs.m.since = uint64(b.To)
 		f.setSince.Int(int64(vs.m.since))
 		f.setSince.Int(int64(vs.m.checkSeq))
 		f.setSince.Int(int64(vs.m.checkCRC))
+		f.setSince.Int(int64(vs.m.checkKind))
 		f.setSince.Text(vs.v.Name())
 		if err := f.setSince.Exec(); err != nil {
 			return err

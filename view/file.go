@@ -281,6 +281,9 @@ func (f *File) initMeta() error {
 	}
 	err := f.conn.Exec(metaSchema)
 	if err == nil {
+		err = f.migrateMeta()
+	}
+	if err == nil {
 		err = f.exec(`INSERT OR IGNORE INTO sluice_file(key, value) VALUES ('format', '` + fileFormat + `')`)
 	}
 	if err != nil {
@@ -307,7 +310,7 @@ func (f *File) initMeta() error {
 		s   **sqlite.Stmt
 		sql string
 	}{
-		{&f.setSince, `UPDATE sluice_views SET since = ?, check_seq = ?, check_crc = ? WHERE name = ?`},
+		{&f.setSince, `UPDATE sluice_views SET since = ?, check_seq = ?, check_crc = ?, check_kind = ? WHERE name = ?`},
 		{&f.addAhead, `INSERT OR IGNORE INTO sluice_ahead(view, seq) VALUES (?, ?)`},
 		{&f.delAhead, `DELETE FROM sluice_ahead WHERE view = ? AND seq <= ?`},
 		{&f.addReject, `INSERT OR REPLACE INTO sluice_rejects(view, seq, error) VALUES (?, ?, ?)`},

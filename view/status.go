@@ -12,9 +12,11 @@ type Status struct {
 	// highest of them (0 if none).
 	Ahead    int
 	MaxAhead log.Seq
-	// CheckSeq and CheckCRC identify the last entry applied in seq order.
-	CheckSeq log.Seq
-	CheckCRC uint32
+	// CheckSeq and CheckCRC identify the last entry applied in seq order
+	// (see EntryCRC, and MatchesCheck).
+	CheckSeq  log.Seq
+	CheckCRC  uint32
+	checkKind int
 	// IndexesBuilt reports whether the view's secondary indexes exist.
 	IndexesBuilt bool
 	// IndexesDone counts the statements of the view's Indexes built so
@@ -26,6 +28,19 @@ type Status struct {
 	// RebuiltAt and RebuildReason say when and why the view's tables were
 	// last (re)created.
 	RebuiltAt, RebuildReason string
+}
+
+// MatchesCheck reports whether e is the entry the view applied last in seq
+// order (CheckSeq): the same seq and checksum — EntryCRC, or, for a view
+// file written by an earlier version, the payload's PayloadCRC.
+func (s Status) MatchesCheck(e log.Entry) bool {
+	if e.Seq != s.CheckSeq {
+		return false
+	}
+	if s.checkKind == checkPayload {
+		return PayloadCRC(e.Payload) == s.CheckCRC
+	}
+	return EntryCRC(e) == s.CheckCRC
 }
 
 // Status returns the state of each view of the file, in the order given to
@@ -43,7 +58,7 @@ func (f *File) Status() []Status {
 		m := vs.pub
 		out[i] = Status{MaxAhead: maxAhead,
 			Name: vs.v.Name(), Version: vs.v.Version(), Since: log.Seq(m.since), Ahead: len(vs.pubAhead),
-			CheckSeq: log.Seq(m.checkSeq), CheckCRC: m.checkCRC, IndexesBuilt: m.indexesBuilt, IndexesDone: m.indexesDone,
+			CheckSeq: log.Seq(m.checkSeq), CheckCRC: m.checkCRC, checkKind: m.checkKind, IndexesBuilt: m.indexesBuilt, IndexesDone: m.indexesDone,
 			LocalAhead: vs.local, RebuiltAt: m.rebuiltAt, RebuildReason: m.rebuildReason,
 		}
 	}
