@@ -26,7 +26,12 @@ type Options struct {
 	// Logf, if set, receives the notices instead of Logger, as text.
 	Logf func(format string, args ...any)
 	// SkipCheck skips PRAGMA quick_check when opening an existing file.
+	// By default the check runs only on a file that was not closed
+	// cleanly (see File.Close), or with AlwaysCheck.
 	SkipCheck bool
+	// AlwaysCheck runs PRAGMA quick_check on every open of an existing
+	// file, also one closed cleanly.
+	AlwaysCheck bool
 	// CacheSizeKiB is SQLite's page cache size for the writer connection;
 	// 0 means 64 MiB.
 	CacheSizeKiB int
@@ -190,7 +195,11 @@ func (f *File) openExisting() (string, error) {
 	if !ours {
 		return "", nil
 	}
-	if !f.opts.SkipCheck {
+	clean, err := f.fileValue(closedCleanly)
+	if err != nil {
+		return corruption("cannot be read", err)
+	}
+	if !f.opts.SkipCheck && (clean == "" || f.opts.AlwaysCheck) {
 		res, err := f.quickCheck()
 		if err != nil {
 			return corruption("fails PRAGMA quick_check", err)
@@ -257,7 +266,11 @@ func (f *File) inspect() (objects int, ours bool, err error) {
 	return objects, format == fileFormat, err
 }
 
+// quickChecks counts the PRAGMA quick_check runs (for tests).
+var quickChecks atomic.Int64
+
 func (f *File) quickCheck() (string, error) {
+	quickChecks.Add(1)
 	s, err := f.conn.Prepare(`PRAGMA quick_check(1)`)
 	if err != nil {
 		return "", err
@@ -282,6 +295,10 @@ func (f *File) initMeta() error {
 	err := f.conn.Exec(metaSchema)
 	if err == nil {
 		err = f.migrateMeta()
+	}
+	if err == nil {
+		// Open for writing: a crash from now on leaves no mark.
+		err = f.exec(`DELETE FROM sluice_file WHERE key = '` + closedCleanly + `'`)
 	}
 	if err == nil {
 		err = f.exec(`INSERT OR IGNORE INTO sluice_file(key, value) VALUES ('format', '` + fileFormat + `')`)
@@ -423,8 +440,15 @@ func (f *File) fileValue(key string) (string, error) {
 	return v, rows.Err()
 }
 
+// closedCleanly is the key of sluice_file that Close sets, as its last
+// write, and OpenFile removes: a file without it was not closed cleanly,
+// and OpenFile checks it (PRAGMA quick_check).
+const closedCleanly = "closed_cleanly"
+
 // Close closes the writers and the file. A file in bulk mode is made
-// durable first. It is idempotent.
+// durable first. Closing marks the file as closed cleanly (unless it
+// failed), so the next OpenFile skips the integrity check. It is
+// idempotent.
 func (f *File) Close() error {
 	if f.conn == nil {
 		return nil
@@ -451,6 +475,10 @@ func (f *File) Close() error {
 			}
 			vs.w = nil
 		}
+	}
+	if first == nil && f.Err() == nil {
+		// The last write: the next OpenFile may skip PRAGMA quick_check.
+		first = f.exec(`INSERT OR REPLACE INTO sluice_file(key, value) VALUES ('` + closedCleanly + `', '` + time.Now().UTC().Format(time.RFC3339Nano) + `')`)
 	}
 	if err := f.closeConn(); err != nil && first == nil {
 		first = err
