@@ -86,8 +86,8 @@ type viewState struct {
 	pubAhead map[log.Seq]struct{}
 }
 
-// OpenFile opens (creating it if needed) the view file at path holding
-// views. For each view it checks the stored version and fingerprint and
+// OpenFile opens (creating it, and its directory, if needed) the view
+// file at path holding views. For each view it checks the stored version and fingerprint and
 // rebuilds the view's tables when they changed. A file that is not a
 // SQLite database, not a sluice view file, fails PRAGMA quick_check, or was
 // written with synchronous=OFF before an OS restart, is moved aside (the
@@ -106,6 +106,9 @@ func OpenFile(path string, views []View, opts Options) (*File, error) {
 	}
 	if opts.CacheSizeKiB <= 0 {
 		opts.CacheSizeKiB = 64 << 10
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, fmt.Errorf("open view file %s: %w", path, err)
 	}
 	f := &File{path: path, opts: opts}
 	if err := f.open(); err != nil {

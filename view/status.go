@@ -1,6 +1,16 @@
 package view
 
-import "github.com/sluicedb/sluice/log"
+import (
+	"time"
+
+	"github.com/sluicedb/sluice/log"
+)
+
+// parseTime reads a time the meta tables hold (RFC 3339); zero if none.
+func parseTime(s string) time.Time {
+	t, _ := time.Parse(time.RFC3339Nano, s)
+	return t
+}
 
 // Status describes a view of an open File.
 type Status struct {
@@ -27,7 +37,8 @@ type Status struct {
 	LocalAhead bool
 	// RebuiltAt and RebuildReason say when and why the view's tables were
 	// last (re)created.
-	RebuiltAt, RebuildReason string
+	RebuiltAt     time.Time
+	RebuildReason string
 }
 
 // MatchesCheck reports whether e is the entry the view applied last in seq
@@ -59,7 +70,7 @@ func (f *File) Status() []Status {
 		out[i] = Status{MaxAhead: maxAhead,
 			Name: vs.v.Name(), Version: vs.v.Version(), Since: log.Seq(m.since), Ahead: len(vs.pubAhead),
 			CheckSeq: log.Seq(m.checkSeq), CheckCRC: m.checkCRC, checkKind: m.checkKind, IndexesBuilt: m.indexesBuilt, IndexesDone: m.indexesDone,
-			LocalAhead: vs.local, RebuiltAt: m.rebuiltAt, RebuildReason: m.rebuildReason,
+			LocalAhead: vs.local, RebuiltAt: parseTime(m.rebuiltAt), RebuildReason: m.rebuildReason,
 		}
 	}
 	return out
