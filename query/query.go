@@ -336,7 +336,13 @@ func (db *DB) WaitFor(ctx context.Context, seq log.Seq, views ...string) error {
 	for {
 		ts, notReady, err := db.waitTargets(look, conn, views)
 		if err != nil && ctx.Err() != nil {
-			return sleep(why) // ended during the look
+			// Ended during the look: an error, saying why the views
+			// were not ready if a look found out (sleep could return
+			// nil here, if its ticker won the select).
+			if why != nil {
+				return fmt.Errorf("%w: %w", why, ctx.Err())
+			}
+			return ctx.Err()
 		}
 		if err != nil {
 			return fmt.Errorf("wait for seq %d: %w", seq, err)
