@@ -456,7 +456,10 @@ func (f *File) Close() error {
 	if f.conn == nil {
 		return nil
 	}
-	first := f.Commit()
+	var first error
+	if f.Err() == nil { // a failed file has nothing to commit
+		first = f.Commit()
+	}
 	if f.bulk && f.err == nil {
 		first = f.SetBulk(false)
 	}
