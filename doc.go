@@ -14,12 +14,13 @@
 // one file); each view declared in SQL (package view/sqlview) has a file of
 // its own, DIR/views/NAME.db, as with the sluice command, so that the CLI's
 // query, views and rebuild commands work on the same directory. Queries are
-// read-only and see every file, each attached under its file name (app,
-// NAME).
+// read-only and see every view file of the DB, each attached under its file
+// name (app, NAME).
 //
 // A user's own entries (log.Local) are applied ahead of a replicated
-// backlog by the views that accept them (view.LocalAhead): AppendAndWait
-// returns in milliseconds even while millions of entries are indexed.
+// backlog by the views that accept them (view.LocalAhead): WaitFor naming
+// those views returns in milliseconds even while millions of entries are
+// indexed (AppendAndWait waits for every view).
 //
 // When a view's Apply fails on an entry, Options.OnApplyError decides:
 // view.StopOnError (the default) stops the indexer — Err then returns a
