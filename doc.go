@@ -29,6 +29,6 @@
 // the view's sluice_rejects and goes on. Notices (a view rebuilt and why, a
 // full disk waited out) go to Options.Logger, stderr by default.
 //
-// For what the DB does not wrap, Log, Indexer, Files and Query give the
+// For what the DB does not wrap, Log, Indexer, Files and QueryDB give the
 // parts (packages log, index, view and query).
 package sluice
