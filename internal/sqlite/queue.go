@@ -144,7 +144,14 @@ func (q *queue) problem() error {
 		return q.bad
 	}
 	if q.open != nil {
-		return fmt.Errorf("sqlite: %d parameter values for a statement with %d parameters (%q)", q.openVals, q.open.nparams, q.open.sql)
+		s := q.open
+		vals := q.openVals
+		for i := 0; i < q.openStart; i += 2 + 3*int(q.spec[i+1]) {
+			if q.spec[i] == int64(uintptr(unsafe.Pointer(s.s))) {
+				vals += s.nparams
+			}
+		}
+		return fmt.Errorf("sqlite: %d parameter values for a statement with %d parameters (%q): its last row is incomplete", vals, s.nparams, s.sql)
 	}
 	return nil
 }
