@@ -426,6 +426,11 @@ func (ix *Indexer) write(ctx context.Context, p *pipe) error {
 		}
 		select {
 		case <-settle:
+			// Commit what is staged here, with its broadcast: Settle
+			// would commit it without telling the waiters.
+			if err := commit(); err != nil {
+				return err
+			}
 			if err := p.f.Settle(); err != nil {
 				return fmt.Errorf("index %s: %w", p.f.Path(), err)
 			}
