@@ -26,6 +26,7 @@ type ApplyError struct {
 	Err     error // what Apply returned
 }
 
+// Error names the view, its file, the entry and the cause.
 func (e *ApplyError) Error() string {
 	if e.Storage {
 		return fmt.Sprintf("view %q in %s: applying entries from seq %d: %v", e.View, e.File, e.Seq, e.Err)
