@@ -54,3 +54,52 @@ func BenchmarkIndexSSB(b *testing.B) {
 	}
 	b.ReportMetric(float64(st.Frames)*float64(b.N)/b.Elapsed().Seconds(), "entries/s")
 }
+
+// BenchmarkOpenCaughtUp opens and closes the view file of the SSB view set
+// caught up with the log of BenchmarkIndexSSB ($SLUICE_BENCH_SSB): what an
+// app pays for its views at every launch. The file is built once, before
+// the timer starts. "clean" opens a file closed cleanly (no integrity
+// check); "check" runs PRAGMA quick_check every time (view.Options.
+// AlwaysCheck), as every open did before.
+func BenchmarkOpenCaughtUp(b *testing.B) {
+	path := os.Getenv("SLUICE_BENCH_SSB")
+	if path == "" {
+		path = "../testdata/ssb/flume/log.offset"
+	}
+	src, err := offset.Open(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer src.Close()
+	dbPath := filepath.Join(b.TempDir(), "ssb.db")
+	f, err := view.OpenFile(dbPath, []view.View{ssb.View{}}, view.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ix, _ := index.New(src, []*view.File{f}, index.Options{})
+	if err := ix.SynchronizeUpTo(context.Background(), 0); err != nil {
+		b.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		b.Fatal(err)
+	}
+	if fi, err := os.Stat(dbPath); err == nil {
+		b.Logf("%s: view file of %.1f MB", path, float64(fi.Size())/1e6)
+	}
+	for _, c := range []struct {
+		name string
+		opts view.Options
+	}{{"clean", view.Options{}}, {"check", view.Options{AlwaysCheck: true}}} {
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				f, err := view.OpenFile(dbPath, []view.View{ssb.View{}}, c.opts)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := f.Close(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
