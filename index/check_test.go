@@ -114,10 +114,14 @@ func TestOldCheckStillTrusted(t *testing.T) {
 		t.Fatalf("read %d entries, want the 10 new ones", p.Entries)
 	}
 	last, _ := l.Get(310)
-	// crc32c over seq and time (big-endian, ns) and payload, computed here.
-	var head [16]byte
+	// crc32c over seq, time (big-endian, ns), identity (node, seq) and
+	// payload, computed here.
+	var head [40]byte
 	binary.BigEndian.PutUint64(head[:8], 310)
 	binary.BigEndian.PutUint64(head[8:], uint64(last.Time.UnixNano()))
+	node := l.Node() // an entry first appended here: (this log's node, its seq)
+	copy(head[16:32], node[:])
+	binary.BigEndian.PutUint64(head[32:], 310)
 	want := crc32.Checksum(append(head[:], last.Payload...), crc32.MakeTable(crc32.Castagnoli))
 	if st := f.Status()[0]; st.CheckSeq != 310 || st.CheckCRC != want {
 		t.Fatalf("check after indexing: seq %d crc %d, want 310 and %d", st.CheckSeq, st.CheckCRC, want)

@@ -20,14 +20,18 @@ func PayloadCRC(p []byte) uint32 { return crc32.Checksum(p, castagnoli) }
 // in seq order, so the indexer can tell that the log it resumes from is the
 // log the view was built from: a crc32c over the entry's seq and append
 // time (8 bytes each, big-endian; time in Unix nanoseconds, 0 if the source
-// records none) and its payload. An entry lost and appended again at the
-// same seq, even with the same payload, has another time.
+// records none), its identity (the node, 16 bytes, and the seq there, 8
+// bytes big-endian; zero for sources without one) and its payload. An entry
+// lost and appended again at the same seq, even with the same payload, has
+// another time; the same entry in another node's log, another identity.
 func EntryCRC(e log.Entry) uint32 {
-	var head [16]byte
+	var head [40]byte
 	binary.BigEndian.PutUint64(head[:8], uint64(e.Seq))
 	if !e.Time.IsZero() {
-		binary.BigEndian.PutUint64(head[8:], uint64(e.Time.UnixNano()))
+		binary.BigEndian.PutUint64(head[8:16], uint64(e.Time.UnixNano()))
 	}
+	copy(head[16:32], e.ID.Node[:])
+	binary.BigEndian.PutUint64(head[32:], uint64(e.ID.Seq))
 	crc := crc32.Update(0, castagnoli, head[:])
 	return crc32.Update(crc, castagnoli, e.Payload)
 }
