@@ -56,7 +56,7 @@ func (ix *Indexer) mismatch(st view.Status, last log.Seq) (string, error) {
 		return fmt.Sprintf("the log no longer holds seq %d, the last entry it applied", st.CheckSeq), nil
 	}
 	e := it.Entry()
-	if e.Seq != st.CheckSeq || view.PayloadCRC(e.Payload) != st.CheckCRC {
+	if !st.MatchesCheck(e) {
 		return fmt.Sprintf("the log's entry at seq %d is not the one it applied (the log was replaced)", st.CheckSeq), nil
 	}
 	return "", nil

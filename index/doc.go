@@ -21,4 +21,12 @@
 // Before indexing, a view whose progress does not match the log (its since
 // is past the log's end, or its last applied entry is not the log's entry
 // at that seq: the log was replaced or cut back) is rebuilt, not trusted.
+// An error from the log itself (Last, an iterator: a corrupt or lost entry)
+// stops the indexer with that error; no view is rebuilt for it.
+//
+// When indexing stops with an error — a view's Apply failed (a
+// *view.ApplyError, see view.ErrorPolicy), the log could not be read — Run
+// and SynchronizeUpTo return it, Err reports it, and every WaitFor waiting
+// returns it at once. A full disk does not stop Run: it says so
+// (Options.Logger), waits and tries again.
 package index

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -39,6 +40,9 @@ type Options struct {
 	// entries is written in bulk mode (no fsync, see view.File.SetBulk)
 	// until it catches up. Default 10000; negative never.
 	BulkLag int
+	// Logger receives notices, such as Run waiting for a full disk, at
+	// level Warn. nil means slog.Default().
+	Logger *slog.Logger
 	// SettleWithin bounds how long a view file stays unsettled after a
 	// bulk catch-up (see view.File.Settle: until then an OS crash rebuilds
 	// its views from the log). An idle indexer settles after 2 s; one kept
@@ -70,6 +74,9 @@ func (o Options) withDefaults() Options {
 	if o.SettleWithin <= 0 {
 		o.SettleWithin = time.Minute
 	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
 	return o
 }
 
@@ -89,6 +96,13 @@ type Indexer struct {
 
 	notifyMu sync.Mutex
 	notify   chan struct{} // closed and replaced after every commit
+	failed   error         // why the last run stopped, unless its context ended; notifyMu
+
+	// newFrom is where the log ended when New returned: entries after it
+	// are new, and local ones go ahead of the backlog in the first run.
+	// Later runs take the log's end as they start. Guarded by running.
+	newFrom log.Seq
+	fromNew bool
 
 	entries    atomic.Int64   // entries read from the log by this Indexer
 	bytes      atomic.Int64   // their payload bytes
@@ -99,11 +113,20 @@ type Indexer struct {
 
 // New returns an Indexer feeding files from src. The files must stay open
 // while the Indexer runs; the caller closes them.
+//
+// New notes where the log ends: local entries appended after New returns
+// are new to the first Run, which applies them ahead of the backlog (to the
+// views that accept them) even if they are appended before Run gets going.
 func New(src log.Source, files []*view.File, opts Options) (*Indexer, error) {
 	if len(files) == 0 {
 		return nil, errors.New("index: no view files")
 	}
-	return &Indexer{src: src, files: files, opts: opts.withDefaults(), notify: make(chan struct{}), phases: make([]atomic.Int32, len(files))}, nil
+	last, err := src.Last()
+	if err != nil {
+		return nil, fmt.Errorf("index: %w", err)
+	}
+	return &Indexer{src: src, files: files, opts: opts.withDefaults(), notify: make(chan struct{}),
+		phases: make([]atomic.Int32, len(files)), newFrom: last, fromNew: true}, nil
 }
 
 // SynchronizeUpTo indexes until every view has applied every entry up to
@@ -122,7 +145,9 @@ func (ix *Indexer) SynchronizeUpTo(ctx context.Context, seq log.Seq) error {
 }
 
 // Run indexes the log and then follows it as it grows, until ctx ends
-// (then it returns ctx's error) or indexing fails.
+// (then it returns ctx's error) or indexing fails. When the disk holding a
+// view file is full, Run does not fail: it logs a notice, waits (1 s,
+// doubling up to 30 s), recovers the files (view.File.Recover) and goes on.
 func (ix *Indexer) Run(ctx context.Context) error {
 	return ix.run(ctx, 0, true)
 }
@@ -133,14 +158,26 @@ func (ix *Indexer) Run(ctx context.Context) error {
 // local entries ahead, once it was applied ahead. With a backlog being
 // indexed, views that do not accept local entries ahead show them only after
 // the backlog: name the views you are going to read.
+//
+// If indexing stops with an error (a view's Apply failed, the log could not
+// be read; see Err) before the entry shows, WaitFor returns that error at
+// once, in every goroutine waiting. It keeps waiting when Run or
+// SynchronizeUpTo returned because their context ended, or is not running:
+// another run may come.
 func (ix *Indexer) WaitFor(ctx context.Context, seq log.Seq, views ...string) error {
 	for {
 		ix.notifyMu.Lock()
-		ch := ix.notify
+		ch, failed := ix.notify, ix.failed
 		ix.notifyMu.Unlock()
 		ok, err := ix.shows(seq, views)
 		if err != nil || ok {
 			return err
+		}
+		if failed != nil {
+			return failed
+		}
+		if testHookWaiting != nil {
+			testHookWaiting()
 		}
 		select {
 		case <-ch:
@@ -150,12 +187,24 @@ func (ix *Indexer) WaitFor(ctx context.Context, seq log.Seq, views ...string) er
 	}
 }
 
+// testHookWaiting, if set (by tests only), runs when WaitFor is about to
+// block.
+var testHookWaiting func()
+
+// Err returns the error that stopped the last Run or SynchronizeUpTo, nil
+// while one runs, after one ended well, or when its context ended. A view's
+// failed Apply matches *view.ApplyError with errors.As.
+func (ix *Indexer) Err() error {
+	ix.notifyMu.Lock()
+	defer ix.notifyMu.Unlock()
+	return ix.failed
+}
+
+// shows reports whether every view named (all if none) shows the entry at
+// seq; naming a view no file holds is an error.
 func (ix *Indexer) shows(seq log.Seq, views []string) (bool, error) {
 	found := 0
 	for _, f := range ix.files {
-		if err := f.Err(); err != nil {
-			return false, err
-		}
 		for _, name := range f.Names() {
 			if len(views) == 0 || slices.Contains(views, name) {
 				found++

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/sluicedb/sluice/internal/sqlite"
 	"github.com/sluicedb/sluice/log"
 	"github.com/sluicedb/sluice/view"
 )
@@ -34,19 +35,77 @@ func (ix *Indexer) run(ctx context.Context, until log.Seq, follow bool) error {
 		return errors.New("index: Run or SynchronizeUpTo is already running")
 	}
 	defer ix.running.Store(false)
+	ix.setFailed(nil)
+	var delay time.Duration
+	for {
+		err := ix.runOnce(ctx, until, follow)
+		if follow && ctx.Err() == nil && sqlite.IsFull(err) {
+			delay = min(max(2*delay, fullRetryMin), fullRetryMax)
+			ix.opts.Logger.Warn(fmt.Sprintf("index: the disk is full; retrying in %s", delay), "err", err)
+			if err = ix.waitFull(ctx, delay); err == nil {
+				continue
+			}
+		}
+		if err != nil && (ctx.Err() == nil || !errors.Is(err, ctx.Err())) {
+			ix.setFailed(err)
+		}
+		ix.broadcast()
+		return err
+	}
+}
+
+// How long Run waits before it retries after a full disk: doubling from
+// fullRetryMin up to fullRetryMax.
+const (
+	fullRetryMin = time.Second
+	fullRetryMax = 30 * time.Second
+)
+
+// waitFull waits d (or until ctx ends) and recovers the files that failed.
+// A full disk while recovering is not an error: Run tries again later.
+func (ix *Indexer) waitFull(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	}
+	for _, f := range ix.files {
+		if err := f.Recover(); err != nil && !sqlite.IsFull(err) {
+			return fmt.Errorf("index: %w", err)
+		}
+	}
+	return nil
+}
+
+// setFailed records why the run stopped (see Err).
+func (ix *Indexer) setFailed(err error) {
+	ix.notifyMu.Lock()
+	ix.failed = err
+	ix.notifyMu.Unlock()
+}
+
+func (ix *Indexer) runOnce(ctx context.Context, until log.Seq, follow bool) error {
 	ix.started.Store(time.Now().UnixNano())
 	ix.entries.Store(0)
 	ix.bytes.Store(0)
 	ix.lastLocalN.Store(0)
 
-	if err := ix.validate(); err != nil {
-		return err
-	}
-	from := ix.minSince() + 1
+	// Where new entries start: taken before anything else, so that local
+	// entries appended as Run starts go ahead of the backlog.
 	last, err := ix.src.Last()
 	if err != nil {
 		return fmt.Errorf("index: %w", err)
 	}
+	newFrom := last
+	if ix.fromNew {
+		newFrom, ix.fromNew = min(ix.newFrom, last), false
+	}
+	if err := ix.validate(); err != nil {
+		return err
+	}
+	from := ix.minSince() + 1
 	pipes := make([]*pipe, len(ix.files))
 	for i, f := range ix.files {
 		ix.phases[i].Store(int32(PhaseBacklog))
@@ -92,7 +151,7 @@ func (ix *Indexer) run(ctx context.Context, until log.Seq, follow bool) error {
 		others.Add(1)
 		go func() {
 			defer others.Done()
-			if err := ix.tail(tailCtx, last, pipes, &frontier); err != nil && tailCtx.Err() == nil {
+			if err := ix.tail(tailCtx, newFrom, pipes, &frontier); err != nil && tailCtx.Err() == nil {
 				cancel(err)
 			}
 		}()
@@ -130,7 +189,11 @@ func (ix *Indexer) read(ctx context.Context, from, until log.Seq, follow bool, p
 	defer it.Close()
 	pos := from - 1
 	caughtUp := log.Seq(0)
+	var stall stall
 	for {
+		if err := ctx.Err(); err != nil {
+			return context.Cause(ctx)
+		}
 		es := make([]log.Entry, 0, min(ix.opts.BatchSize, 4096))
 		size := 0
 		for len(es) < ix.opts.BatchSize && size < ix.opts.BatchBytes && it.Next() {
@@ -143,6 +206,9 @@ func (ix *Indexer) read(ctx context.Context, from, until log.Seq, follow bool, p
 		}
 		atEnd := len(es) < ix.opts.BatchSize && size < ix.opts.BatchBytes
 		newPos := position(it, es, pos)
+		if err := stall.check(ctx, newPos > pos); err != nil {
+			return err
+		}
 		if newPos > pos {
 			ix.entries.Add(int64(len(es)))
 			ix.bytes.Add(int64(size))
@@ -183,6 +249,7 @@ func (ix *Indexer) read(ctx context.Context, from, until log.Seq, follow bool, p
 		if _, err := ix.src.Wait(ctx, pos); err != nil {
 			return err
 		}
+		stall.waited()
 	}
 }
 
@@ -223,10 +290,16 @@ func (ix *Indexer) tail(ctx context.Context, seen log.Seq, pipes []*pipe, fr *fr
 		return fmt.Errorf("watch log: %w", err)
 	}
 	defer it.Close()
+	var stall stall
 	for {
+		if err := ctx.Err(); err != nil {
+			return context.Cause(ctx)
+		}
 		var local []log.Entry
 		full := false
+		moved := false
 		for it.Next() {
+			moved = true
 			e := it.Entry()
 			// Only an entry the reader's next batch will not reach: one
 			// it will reach is applied as soon by the reader, and
@@ -242,6 +315,9 @@ func (ix *Indexer) tail(ctx context.Context, seen log.Seq, pipes []*pipe, fr *fr
 		}
 		if err := it.Err(); err != nil {
 			return fmt.Errorf("watch log: %w", err)
+		}
+		if err := stall.check(ctx, moved); err != nil {
+			return err
 		}
 		seen = position(it, nil, seen)
 		if len(local) > 0 {
@@ -259,6 +335,7 @@ func (ix *Indexer) tail(ctx context.Context, seen log.Seq, pipes []*pipe, fr *fr
 		if _, err := ix.src.Wait(ctx, seen); err != nil {
 			return err
 		}
+		stall.waited()
 	}
 }
 
@@ -349,6 +426,11 @@ func (ix *Indexer) write(ctx context.Context, p *pipe) error {
 		}
 		select {
 		case <-settle:
+			// Commit what is staged here, with its broadcast: Settle
+			// would commit it without telling the waiters.
+			if err := commit(); err != nil {
+				return err
+			}
 			if err := p.f.Settle(); err != nil {
 				return fmt.Errorf("index %s: %w", p.f.Path(), err)
 			}

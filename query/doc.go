@@ -1,6 +1,8 @@
 // Package query is sluice's read side: read-only connections over view
-// files, attached under their view names so that views can be joined, and
-// WaitFor for read-your-writes.
+// files, each attached under its file name without .db (views/ssb.db as
+// "ssb", views/app.db as "app"), so that tables of different files can be
+// joined, and WaitFor for read-your-writes. A table whose name no other
+// file uses can be named alone.
 //
 //	db, err := query.OpenDir("data/views", query.Options{})
 //	...
@@ -8,6 +10,7 @@
 //	seq := ... // from log.Append
 //	if err := db.WaitFor(ctx, seq); err != nil { ... }
 //	rows, err := db.Query(ctx, `SELECT type, count(*) FROM messages GROUP BY type`)
+//	err = db.QueryRow(ctx, `SELECT count(*) FROM ssb.authors`).Scan(&n)
 //
 // A query can never write: statements that would are refused before they
 // run, and the connections are read-only besides (PRAGMA query_only).

@@ -227,6 +227,39 @@ func (db *DB) Query(ctx context.Context, query string, args ...any) (*sql.Rows, 
 	return db.db.QueryContext(ctx, stmt, args...)
 }
 
+// QueryRow runs a read-only statement expected to return at most one row;
+// like database/sql's, errors (ErrWrite among them) are deferred until
+// Scan.
+func (db *DB) QueryRow(ctx context.Context, query string, args ...any) *Row {
+	if err := db.Check(query); err != nil {
+		return &Row{err: err}
+	}
+	return &Row{row: db.db.QueryRowContext(ctx, query, args...)}
+}
+
+// Row is the result of QueryRow.
+type Row struct {
+	row *sql.Row
+	err error
+}
+
+// Scan copies the row's columns into dest, as sql.Row.Scan does; it
+// returns sql.ErrNoRows if there was no row, or the statement's error.
+func (r *Row) Scan(dest ...any) error {
+	if r.err != nil {
+		return r.err
+	}
+	return r.row.Scan(dest...)
+}
+
+// Err returns the statement's error, if any, without scanning.
+func (r *Row) Err() error {
+	if r.err != nil {
+		return r.err
+	}
+	return r.row.Err()
+}
+
 // Since returns each view's since, by view name, across the files.
 func (db *DB) Since(ctx context.Context) (map[string]log.Seq, error) {
 	out := map[string]log.Seq{}
@@ -303,7 +336,13 @@ func (db *DB) WaitFor(ctx context.Context, seq log.Seq, views ...string) error {
 	for {
 		ts, notReady, err := db.waitTargets(look, conn, views)
 		if err != nil && ctx.Err() != nil {
-			return sleep(why) // ended during the look
+			// Ended during the look: an error, saying why the views
+			// were not ready if a look found out (sleep could return
+			// nil here, if its ticker won the select).
+			if why != nil {
+				return fmt.Errorf("%w: %w", why, ctx.Err())
+			}
+			return ctx.Err()
 		}
 		if err != nil {
 			return fmt.Errorf("wait for seq %d: %w", seq, err)

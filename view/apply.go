@@ -2,6 +2,8 @@ package view
 
 import (
 	"context"
+	"encoding/binary"
+	"errors"
 	"fmt"
 	"hash/crc32"
 
@@ -10,10 +12,29 @@ import (
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
-// PayloadCRC is the checksum a view file keeps of the payload of the last
-// entry it applied in seq order, so the indexer can tell that the log it
-// resumes from is the log the view was built from.
+// PayloadCRC is the checksum view files written by earlier versions kept of
+// the payload of the last entry applied in seq order (see EntryCRC).
 func PayloadCRC(p []byte) uint32 { return crc32.Checksum(p, castagnoli) }
+
+// EntryCRC is the checksum a view file keeps of the last entry it applied
+// in seq order, so the indexer can tell that the log it resumes from is the
+// log the view was built from: a crc32c over the entry's seq and append
+// time (8 bytes each, big-endian; time in Unix nanoseconds, 0 if the source
+// records none), its identity (the node, 16 bytes, and the seq there, 8
+// bytes big-endian; zero for sources without one) and its payload. An entry
+// lost and appended again at the same seq, even with the same payload, has
+// another time; the same entry in another node's log, another identity.
+func EntryCRC(e log.Entry) uint32 {
+	var head [40]byte
+	binary.BigEndian.PutUint64(head[:8], uint64(e.Seq))
+	if !e.Time.IsZero() {
+		binary.BigEndian.PutUint64(head[8:16], uint64(e.Time.UnixNano()))
+	}
+	copy(head[16:32], e.ID.Node[:])
+	binary.BigEndian.PutUint64(head[32:], uint64(e.ID.Seq))
+	crc := crc32.Update(0, castagnoli, head[:])
+	return crc32.Update(crc, castagnoli, e.Payload)
+}
 
 // Batch is a run of entries for File.Apply.
 type Batch struct {
@@ -90,6 +111,10 @@ func (f *File) Stage(ctx context.Context, b *Batch) error {
 	}
 	if err := f.applyTx(ctx, b); err != nil {
 		f.fail(err)
+		var ae *ApplyError
+		if errors.As(err, &ae) {
+			return err
+		}
 		return fmt.Errorf("apply to %s: %w", f.path, err)
 	}
 	return nil
@@ -136,11 +161,54 @@ func (f *File) Pending() bool { return f.inTx }
 // fail rolls back what was staged and makes the file unusable: its
 // in-memory state no longer matches the database.
 func (f *File) fail(err error) {
+	f.conn.Discard()
 	if f.inTx {
 		f.exec("ROLLBACK")
 		f.inTx = false
 	}
-	f.err = fmt.Errorf("%w: %v", ErrFailed, err)
+	f.mu.Lock()
+	f.err = fmt.Errorf("%w: %w", ErrFailed, err)
+	f.mu.Unlock()
+}
+
+// Recover makes a file that failed (Err is set) usable again, for a cause
+// that may pass, such as a full disk: it rolls back what was staged,
+// reloads every view's progress from the database and gives each view a
+// new writer, as reopening the file would. It does nothing to a file that
+// has not failed. Like Apply, it must not run concurrently with other
+// methods but Status, Applied, MinSince and Err.
+func (f *File) Recover() error {
+	if f.Err() == nil {
+		return nil
+	}
+	f.conn.Discard()
+	f.exec("ROLLBACK") // SQLite may have rolled back already
+	f.inTx = false
+	for _, vs := range f.views {
+		m, found, err := f.loadMeta(vs.v.Name())
+		if err == nil && !found {
+			err = fmt.Errorf("no record of view %q", vs.v.Name())
+		}
+		if err != nil {
+			return fmt.Errorf("recover %s: %w", f.path, err)
+		}
+		vs.m, vs.ahead = m, map[log.Seq]struct{}{}
+		if err := f.loadAhead(vs); err != nil {
+			return fmt.Errorf("recover %s: %w", f.path, err)
+		}
+		if vs.w != nil {
+			vs.w.Close()
+			vs.w = nil
+		}
+		if err := f.openWriter(vs); err != nil {
+			return fmt.Errorf("recover %s: view %q: open writer: %w", f.path, vs.v.Name(), err)
+		}
+		f.publish(vs)
+	}
+	f.mu.Lock()
+	f.err = nil
+	f.mu.Unlock()
+	return nil
 }
 
 func (f *File) applyTx(ctx context.Context, b *Batch) error {
@@ -151,7 +219,7 @@ func (f *File) applyTx(ctx context.Context, b *Batch) error {
 		if !b.Ahead && b.From > log.Seq(vs.m.since)+1 {
 			return fmt.Errorf("view %q: batch starts at seq %d but the view has only reached %d", vs.v.Name(), b.From, vs.m.since)
 		}
-		tx := &Tx{ctx: ctx, conn: f.conn, view: vs.v.Name(), indexesDone: vs.m.indexesDone}
+		tx := &Tx{ctx: ctx, conn: f.wc, view: vs.v.Name(), indexesDone: vs.m.indexesDone}
 		items := make([]Item, 0, len(b.Entries))
 		for j, e := range b.Entries {
 			if e.Seq <= log.Seq(vs.m.since) {
@@ -174,8 +242,8 @@ func (f *File) applyTx(ctx context.Context, b *Batch) error {
 			items = append(items, it)
 		}
 		if len(items) > 0 {
-			if err := vs.w.Apply(ctx, tx, items); err != nil {
-				return fmt.Errorf("view %q: %w", vs.v.Name(), err)
+			if err := f.applyView(ctx, vs, tx, items); err != nil {
+				return err
 			}
 		}
 		for _, r := range tx.rejects {
@@ -209,12 +277,13 @@ func (f *File) applyTx(ctx context.Context, b *Batch) error {
 		}
 		if n := len(b.Entries); n > 0 {
 			last := b.Entries[n-1]
-			vs.m.checkSeq, vs.m.checkCRC = uint64(last.Seq), PayloadCRC(last.Payload)
+			vs.m.checkSeq, vs.m.checkCRC, vs.m.checkKind = uint64(last.Seq), EntryCRC(last), checkEntry
 		}
 		vs.m.since = uint64(b.To)
 		f.setSince.Int(int64(vs.m.since))
 		f.setSince.Int(int64(vs.m.checkSeq))
 		f.setSince.Int(int64(vs.m.checkCRC))
+		f.setSince.Int(int64(vs.m.checkKind))
 		f.setSince.Text(vs.v.Name())
 		if err := f.setSince.Exec(); err != nil {
 			return err

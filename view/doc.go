@@ -8,8 +8,22 @@
 // entries it applied ahead of since. Rows and meta change in the same
 // transaction, so a crash never duplicates or loses an entry. OpenFile
 // rebuilds a view whose version or schema changed, and moves aside a file
-// that is foreign, fails PRAGMA quick_check, or was written without fsync
-// (bulk mode) before the operating system went down.
+// that is foreign, damaged (SQLite says so, or PRAGMA quick_check fails),
+// or was written without fsync (bulk mode) before the operating system went
+// down. The check runs only on a file that was not closed cleanly: Close
+// leaves a mark that OpenFile removes. An I/O error or a full disk is an
+// error, never a reason to move a file aside; of the copies moved aside,
+// the newest three are kept.
+//
+// An entry a view cannot index is rejected: recorded in sluice_rejects,
+// and skipped. That is what happens to an entry a view's Decoder refuses,
+// one its writer passes to Tx.Reject, and, in views declared in SQL, one a
+// statement fails on. When a Go writer's Apply returns an error, the file's
+// ErrorPolicy decides (Options.OnError): by default (StopOnError) the
+// transaction is rolled back and the file fails with an *ApplyError naming
+// the view and the entry, which stops the indexer; RejectOnError rejects
+// the entry for that view and goes on. Errors of the database itself (a
+// full disk, I/O errors) always stop.
 //
 // Views are written in Go (implement View, and optionally Decoder,
 // LocalAhead, Fingerprinter; the built-in SSB view set is package

@@ -5,7 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
+	"path/filepath"
+	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -16,19 +20,25 @@ import (
 
 // Options configure OpenFile.
 type Options struct {
-	// Logf receives notices a user should see: a file moved aside, a view
-	// rebuilt and why. nil discards them.
+	// Logger receives notices a user should see: a file moved aside, a
+	// view rebuilt and why, at level Info. nil means slog.Default().
+	Logger *slog.Logger
+	// Logf, if set, receives the notices instead of Logger, as text.
 	Logf func(format string, args ...any)
 	// SkipCheck skips PRAGMA quick_check when opening an existing file.
+	// By default the check runs only on a file that was not closed
+	// cleanly (see File.Close), or with AlwaysCheck.
 	SkipCheck bool
+	// AlwaysCheck runs PRAGMA quick_check on every open of an existing
+	// file, also one closed cleanly.
+	AlwaysCheck bool
 	// CacheSizeKiB is SQLite's page cache size for the writer connection;
 	// 0 means 64 MiB.
 	CacheSizeKiB int
+	// OnError says what happens when a view's Writer.Apply fails on an
+	// entry: StopOnError (the default) or RejectOnError.
+	OnError ErrorPolicy
 }
-
-// ErrFailed is returned by a File whose last transaction failed: its
-// in-memory state may disagree with the database, so it must be reopened.
-var ErrFailed = errors.New("view file unusable after a failed transaction; reopen it")
 
 // File is an open view file: a SQLite database (WAL mode) holding one or
 // more views and their meta tables. Only one process may write a view file
@@ -40,14 +50,16 @@ type File struct {
 	path  string
 	opts  Options
 	conn  *sqlite.Conn
+	wc    *Conn // conn, as the views' writers see it
 	views []*viewState
 	bulk  bool
 	// unsettled: bulk mode wrote pages that may not be on disk yet; the
 	// file keeps its dirty mark until Settle.
 	unsettled atomic.Bool
 	cp        *checkpointer
-	inTx      bool  // batches are staged in an open transaction
-	err       error // set when a transaction failed
+	inTx      bool            // batches are staged in an open transaction
+	err       error           // set when a transaction failed; written holding mu
+	sandbox   *sqlite.Sandbox // the policy while a sandboxed view's statements compile
 
 	// mu guards the views' meta and ahead sets for readers on other
 	// goroutines (Status, Applied, MinSince); only the goroutine driving
@@ -65,15 +77,17 @@ type viewState struct {
 	w     Writer
 	dec   Decoder
 	local bool
-	m     meta
-	ahead map[log.Seq]struct{} // mirrors sluice_ahead for this view
+	// sandboxed: the view's statements compile in a sandbox (see Sandboxed).
+	sandboxed bool
+	m         meta
+	ahead     map[log.Seq]struct{} // mirrors sluice_ahead for this view
 
 	pub      meta
 	pubAhead map[log.Seq]struct{}
 }
 
-// OpenFile opens (creating it if needed) the view file at path holding
-// views. For each view it checks the stored version and fingerprint and
+// OpenFile opens (creating it, and its directory, if needed) the view
+// file at path holding views. For each view it checks the stored version and fingerprint and
 // rebuilds the view's tables when they changed. A file that is not a
 // SQLite database, not a sluice view file, fails PRAGMA quick_check, or was
 // written with synchronous=OFF before an OS restart, is moved aside (the
@@ -84,10 +98,17 @@ func OpenFile(path string, views []View, opts Options) (*File, error) {
 		return nil, fmt.Errorf("open view file %s: %w", path, err)
 	}
 	if opts.Logf == nil {
-		opts.Logf = func(string, ...any) {}
+		lg := opts.Logger
+		if lg == nil {
+			lg = slog.Default()
+		}
+		opts.Logf = func(format string, args ...any) { lg.Info(fmt.Sprintf(format, args...)) }
 	}
 	if opts.CacheSizeKiB <= 0 {
 		opts.CacheSizeKiB = 64 << 10
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, fmt.Errorf("open view file %s: %w", path, err)
 	}
 	f := &File{path: path, opts: opts}
 	if err := f.open(); err != nil {
@@ -129,7 +150,7 @@ func (f *File) open() error {
 	}
 	if reason != "" {
 		f.closeConn()
-		dest, err := moveAside(f.path)
+		dest, err := moveAside(f.path, f.opts.Logf)
 		if err != nil {
 			return fmt.Errorf("move aside (%s): %w", reason, err)
 		}
@@ -151,13 +172,14 @@ func (f *File) openExisting() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	f.conn = c
+	f.conn, f.wc = c, &Conn{c: c}
+	c.SetAuthorizer(f.authorize)
 	// 16 KiB pages (for a new file; an existing one keeps its own): on the
 	// 600k SSB log a catch-up took 4.95 s with 4 KiB pages and 3.97 s with
 	// 16 KiB (medians of 4 runs; 32 KiB 3.73 s, 64 KiB 4.24 s), mostly
 	// from fewer WAL frames and page reads in the kernel.
 	if err := c.Exec("PRAGMA page_size=16384; PRAGMA journal_mode=WAL"); err != nil {
-		return "cannot be opened as a database (" + err.Error() + ")", nil
+		return corruption("cannot be opened as a database", err)
 	}
 	// temp_store=FILE: the sorts that build indexes spill to temporary
 	// files, not to memory, so memory does not grow with the log.
@@ -168,7 +190,7 @@ func (f *File) openExisting() (string, error) {
 	}
 	tables, ours, err := f.inspect()
 	if err != nil {
-		return "cannot be read (" + err.Error() + ")", nil
+		return corruption("cannot be read", err)
 	}
 	if tables > 0 && !ours {
 		return "is not a sluice view file", nil
@@ -176,11 +198,16 @@ func (f *File) openExisting() (string, error) {
 	if !ours {
 		return "", nil
 	}
-	if !f.opts.SkipCheck {
-		if res, err := f.quickCheck(); err != nil || res != "ok" {
-			if err != nil {
-				res = err.Error()
-			}
+	clean, err := f.fileValue(closedCleanly)
+	if err != nil {
+		return corruption("cannot be read", err)
+	}
+	if !f.opts.SkipCheck && (clean == "" || f.opts.AlwaysCheck) {
+		res, err := f.quickCheck()
+		if err != nil {
+			return corruption("fails PRAGMA quick_check", err)
+		}
+		if res != "ok" {
 			return "fails PRAGMA quick_check (" + res + ")", nil
 		}
 	}
@@ -192,6 +219,17 @@ func (f *File) openExisting() (string, error) {
 		f.unsettled.Store(true) // same boot: the pages are in the OS's cache
 	}
 	return "", nil
+}
+
+// corruption returns why a file must be moved aside when err says it is
+// damaged (SQLITE_CORRUPT, SQLITE_NOTADB), and otherwise err itself: an I/O
+// error, a full disk, a file that cannot be opened or is locked say nothing
+// about the file, which stays where it is.
+func corruption(what string, err error) (string, error) {
+	if sqlite.IsCorrupt(err) {
+		return what + " (" + err.Error() + ")", nil
+	}
+	return "", fmt.Errorf("%s: %w", strings.TrimPrefix(what, "cannot be "), err)
 }
 
 // sniff checks the file's first bytes: a non-empty file that is not a
@@ -231,7 +269,11 @@ func (f *File) inspect() (objects int, ours bool, err error) {
 	return objects, format == fileFormat, err
 }
 
+// quickChecks counts the PRAGMA quick_check runs (for tests).
+var quickChecks atomic.Int64
+
 func (f *File) quickCheck() (string, error) {
+	quickChecks.Add(1)
 	s, err := f.conn.Prepare(`PRAGMA quick_check(1)`)
 	if err != nil {
 		return "", err
@@ -254,6 +296,13 @@ func (f *File) initMeta() error {
 		return err
 	}
 	err := f.conn.Exec(metaSchema)
+	if err == nil {
+		err = f.migrateMeta()
+	}
+	if err == nil {
+		// Open for writing: a crash from now on leaves no mark.
+		err = f.exec(`DELETE FROM sluice_file WHERE key = '` + closedCleanly + `'`)
+	}
 	if err == nil {
 		err = f.exec(`INSERT OR IGNORE INTO sluice_file(key, value) VALUES ('format', '` + fileFormat + `')`)
 	}
@@ -281,7 +330,7 @@ func (f *File) initMeta() error {
 		s   **sqlite.Stmt
 		sql string
 	}{
-		{&f.setSince, `UPDATE sluice_views SET since = ?, check_seq = ?, check_crc = ? WHERE name = ?`},
+		{&f.setSince, `UPDATE sluice_views SET since = ?, check_seq = ?, check_crc = ?, check_kind = ? WHERE name = ?`},
 		{&f.addAhead, `INSERT OR IGNORE INTO sluice_ahead(view, seq) VALUES (?, ?)`},
 		{&f.delAhead, `DELETE FROM sluice_ahead WHERE view = ? AND seq <= ?`},
 		{&f.addReject, `INSERT OR REPLACE INTO sluice_rejects(view, seq, error) VALUES (?, ?, ?)`},
@@ -295,10 +344,15 @@ func (f *File) initMeta() error {
 	return nil
 }
 
+// keepBroken is how many files moved aside (NAME.broken-*) are kept per
+// view file; older ones are removed when another is moved aside.
+const keepBroken = 3
+
 // moveAside renames path (and its -wal and -shm files) out of the way and
-// returns the new name.
-func moveAside(path string) (string, error) {
-	dest := path + ".broken-" + time.Now().UTC().Format("20060102T150405.000")
+// returns the new name. Of the copies moved aside before, the newest
+// keepBroken-1 are kept and older ones removed, each with a notice.
+func moveAside(path string, logf func(string, ...any)) (string, error) {
+	dest := path + ".broken-" + time.Now().UTC().Format("20060102T150405.000000000")
 	if err := os.Rename(path, dest); err != nil {
 		return "", err
 	}
@@ -307,7 +361,39 @@ func moveAside(path string) (string, error) {
 			return dest, err
 		}
 	}
+	old, err := filepath.Glob(globEscape(path) + ".broken-*")
+	if err != nil {
+		return dest, nil
+	}
+	var copies []string
+	for _, o := range old {
+		if !strings.HasSuffix(o, "-wal") && !strings.HasSuffix(o, "-shm") {
+			copies = append(copies, o)
+		}
+	}
+	sort.Strings(copies) // the time in the names sorts them oldest first
+	for _, o := range copies[:max(0, len(copies)-keepBroken)] {
+		for _, p := range []string{o, o + "-wal", o + "-shm"} {
+			if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+				logf("view file %s: could not remove the old copy %s: %v", path, p, err)
+			}
+		}
+		logf("view file %s: removed %s, the oldest of the damaged copies moved aside (the newest %d are kept)", path, o, keepBroken)
+	}
 	return dest, nil
+}
+
+// globEscape escapes the characters filepath.Glob treats specially.
+func globEscape(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch r {
+		case '*', '?', '[', '\\':
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // Path returns the file's path.
@@ -357,13 +443,23 @@ func (f *File) fileValue(key string) (string, error) {
 	return v, rows.Err()
 }
 
+// closedCleanly is the key of sluice_file that Close sets, as its last
+// write, and OpenFile removes: a file without it was not closed cleanly,
+// and OpenFile checks it (PRAGMA quick_check).
+const closedCleanly = "closed_cleanly"
+
 // Close closes the writers and the file. A file in bulk mode is made
-// durable first. It is idempotent.
+// durable first. Closing marks the file as closed cleanly (unless it
+// failed), so the next OpenFile skips the integrity check. It is
+// idempotent.
 func (f *File) Close() error {
 	if f.conn == nil {
 		return nil
 	}
-	first := f.Commit()
+	var first error
+	if f.Err() == nil { // a failed file has nothing to commit
+		first = f.Commit()
+	}
 	if f.bulk && f.err == nil {
 		first = f.SetBulk(false)
 	}
@@ -386,6 +482,10 @@ func (f *File) Close() error {
 			vs.w = nil
 		}
 	}
+	if first == nil && f.Err() == nil {
+		// The last write: the next OpenFile may skip PRAGMA quick_check.
+		first = f.exec(`INSERT OR REPLACE INTO sluice_file(key, value) VALUES ('` + closedCleanly + `', '` + time.Now().UTC().Format(time.RFC3339Nano) + `')`)
+	}
 	if err := f.closeConn(); err != nil && first == nil {
 		first = err
 	}
@@ -404,6 +504,6 @@ func (f *File) closeConn() error {
 		return nil
 	}
 	err := f.conn.Close()
-	f.conn = nil
+	f.conn, f.wc = nil, nil
 	return err
 }

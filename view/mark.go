@@ -25,6 +25,9 @@ func MarkRebuild(path, name, reason string) error {
 	if _, ours, err := f.inspect(); err != nil || !ours {
 		return fmt.Errorf("rebuild view %q: %s is not a sluice view file", name, path)
 	}
+	if err := f.migrateMeta(); err != nil {
+		return fmt.Errorf("rebuild view %q: %w", name, err)
+	}
 	m, found, err := f.loadMeta(name)
 	if err != nil {
 		return fmt.Errorf("rebuild view %q: %w", name, err)

@@ -21,7 +21,8 @@ CREATE TABLE IF NOT EXISTS sluice_views(
   index_fingerprint TEXT NOT NULL,
   since INTEGER NOT NULL,      -- every entry with seq <= since is applied
   check_seq INTEGER NOT NULL,  -- the last entry applied in seq order ...
-  check_crc INTEGER NOT NULL,  -- ... and the crc32c of its payload: detects a replaced log
+  check_crc INTEGER NOT NULL,  -- ... and its checksum: detects a replaced log
+  check_kind INTEGER NOT NULL DEFAULT 0, -- 0: check_crc is PayloadCRC (older files), 1: EntryCRC
   objects TEXT NOT NULL,       -- tables and indexes the schema created, newline-separated
   index_objects TEXT NOT NULL,
   indexes_built INTEGER NOT NULL,
@@ -48,6 +49,7 @@ type meta struct {
 	since         uint64
 	checkSeq      uint64
 	checkCRC      uint32
+	checkKind     int // checkPayload or checkEntry
 	objects       []string
 	indexObjects  []string
 	indexesBuilt  bool
@@ -85,7 +87,23 @@ func bootID() string {
 	return strings.TrimSpace(string(b))
 }
 
-const metaColumns = `name, version, fingerprint, index_fingerprint, since, check_seq, check_crc, objects, index_objects, indexes_built, indexes_done, local_ahead, rebuilt_at, rebuild_reason`
+const metaColumns = `name, version, fingerprint, index_fingerprint, since, check_seq, check_crc, objects, index_objects, indexes_built, indexes_done, local_ahead, rebuilt_at, rebuild_reason, check_kind`
+
+// What check_crc holds.
+const (
+	checkPayload = 0 // PayloadCRC, in files of earlier versions
+	checkEntry   = 1 // EntryCRC
+)
+
+// migrateMeta brings the meta tables of a file made by an earlier version
+// up to date: sluice_views gains check_kind (its rows keep PayloadCRC).
+func (f *File) migrateMeta() error {
+	n, err := f.queryInt(`SELECT count(*) FROM pragma_table_info('sluice_views') WHERE name = 'check_kind'`)
+	if err != nil || n > 0 {
+		return err
+	}
+	return f.exec(`ALTER TABLE sluice_views ADD COLUMN check_kind INTEGER NOT NULL DEFAULT 0`)
+}
 
 // loadMeta reads a view's row from sluice_views.
 func (f *File) loadMeta(name string) (meta, bool, error) {
@@ -108,13 +126,14 @@ func (f *File) loadMeta(name string) (meta, bool, error) {
 		since: uint64(rows.Int(4)), checkSeq: uint64(rows.Int(5)), checkCRC: uint32(rows.Int(6)),
 		objects: splitLines(rows.Text(7)), indexObjects: splitLines(rows.Text(8)),
 		indexesBuilt: rows.Int(9) != 0, indexesDone: int(rows.Int(10)), localAhead: rows.Int(11) != 0, rebuiltAt: rows.Text(12), rebuildReason: rows.Text(13),
+		checkKind: int(rows.Int(14)),
 	}
 	return m, true, nil
 }
 
 // saveMeta writes a view's whole row.
 func (f *File) saveMeta(m meta) error {
-	s, err := f.conn.Prepare(`INSERT OR REPLACE INTO sluice_views(` + metaColumns + `) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)`)
+	s, err := f.conn.Prepare(`INSERT OR REPLACE INTO sluice_views(` + metaColumns + `) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`)
 	if err != nil {
 		return err
 	}
@@ -133,6 +152,7 @@ func (f *File) saveMeta(m meta) error {
 	s.Int(boolInt(m.localAhead))
 	s.Text(m.rebuiltAt)
 	s.Text(m.rebuildReason)
+	s.Int(int64(m.checkKind))
 	return s.Exec()
 }
 

@@ -12,7 +12,7 @@ import (
 // record of v, rebuilds them if v's version or schema changed, and opens
 // v's writer.
 func (f *File) attach(v View) error {
-	vs := &viewState{v: v, local: acceptsLocalAhead(v), ahead: map[log.Seq]struct{}{}}
+	vs := &viewState{v: v, local: acceptsLocalAhead(v), sandboxed: isSandboxed(v), ahead: map[log.Seq]struct{}{}}
 	vs.dec, _ = v.(Decoder)
 	f.views = append(f.views, vs)
 	m, found, err := f.loadMeta(v.Name())
@@ -49,12 +49,19 @@ func (f *File) attach(v View) error {
 		return fmt.Errorf("view %q: %w", v.Name(), err)
 	}
 	f.publish(vs)
-	w, err := v.Open(f.conn)
-	if err != nil {
+	if err := f.openWriter(vs); err != nil {
 		return fmt.Errorf("view %q: open writer: %w", v.Name(), err)
 	}
-	vs.w = w
 	return nil
+}
+
+// openWriter opens the view's writer (in its sandbox, if it has one).
+func (f *File) openWriter(vs *viewState) error {
+	return f.as(vs, false, func() error {
+		w, err := vs.v.Open(f.wc)
+		vs.w = w
+		return err
+	})
 }
 
 // Rebuild drops the named view's tables and creates them empty, so the
@@ -77,11 +84,9 @@ func (f *File) Rebuild(name, reason string) error {
 	if err := f.create(vs, &old, reason); err != nil {
 		return fmt.Errorf("rebuild view %q: %w", name, err)
 	}
-	w, err := vs.v.Open(f.conn)
-	if err != nil {
+	if err := f.openWriter(vs); err != nil {
 		return fmt.Errorf("rebuild view %q: open writer: %w", name, err)
 	}
-	vs.w = w
 	return nil
 }
 
@@ -121,10 +126,16 @@ func (f *File) createTx(vs *viewState, old *meta, reason string) (meta, error) {
 	if err != nil {
 		return meta{}, err
 	}
-	for i, stmt := range v.Schema() {
-		if err := f.exec(stmt); err != nil {
-			return meta{}, fmt.Errorf("schema statement %d (%s): %w", i+1, abbrev(stmt), err)
+	err = f.as(vs, true, func() error {
+		for i, stmt := range v.Schema() {
+			if err := f.exec(stmt); err != nil {
+				return fmt.Errorf("schema statement %d (%s): %w", i+1, abbrev(stmt), err)
+			}
 		}
+		return nil
+	})
+	if err != nil {
+		return meta{}, err
 	}
 	objects, err := f.newObjects(before)
 	if err != nil {
@@ -215,11 +226,12 @@ func (f *File) buildIndex(vs *viewState) error {
 			if err != nil {
 				return err
 			}
-			if ib, ok := vs.w.(IndexBuilder); ok {
-				err = ib.BuildIndex(&Tx{conn: f.conn, view: vs.v.Name(), indexesDone: i}, i)
-			} else {
-				err = f.exec(stmts[i])
-			}
+			err = f.as(vs, false, func() error {
+				if ib, ok := vs.w.(IndexBuilder); ok {
+					return ib.BuildIndex(&Tx{conn: f.wc, view: vs.v.Name(), indexesDone: i}, i)
+				}
+				return f.exec(stmts[i])
+			})
 			if err != nil {
 				return fmt.Errorf("index statement %d (%s): %w", i+1, abbrev(stmts[i]), err)
 			}

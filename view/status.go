@@ -1,6 +1,16 @@
 package view
 
-import "github.com/sluicedb/sluice/log"
+import (
+	"time"
+
+	"github.com/sluicedb/sluice/log"
+)
+
+// parseTime reads a time the meta tables hold (RFC 3339); zero if none.
+func parseTime(s string) time.Time {
+	t, _ := time.Parse(time.RFC3339Nano, s)
+	return t
+}
 
 // Status describes a view of an open File.
 type Status struct {
@@ -12,9 +22,11 @@ type Status struct {
 	// highest of them (0 if none).
 	Ahead    int
 	MaxAhead log.Seq
-	// CheckSeq and CheckCRC identify the last entry applied in seq order.
-	CheckSeq log.Seq
-	CheckCRC uint32
+	// CheckSeq and CheckCRC identify the last entry applied in seq order
+	// (see EntryCRC, and MatchesCheck).
+	CheckSeq  log.Seq
+	CheckCRC  uint32
+	checkKind int
 	// IndexesBuilt reports whether the view's secondary indexes exist.
 	IndexesBuilt bool
 	// IndexesDone counts the statements of the view's Indexes built so
@@ -25,7 +37,21 @@ type Status struct {
 	LocalAhead bool
 	// RebuiltAt and RebuildReason say when and why the view's tables were
 	// last (re)created.
-	RebuiltAt, RebuildReason string
+	RebuiltAt     time.Time
+	RebuildReason string
+}
+
+// MatchesCheck reports whether e is the entry the view applied last in seq
+// order (CheckSeq): the same seq and checksum — EntryCRC, or, for a view
+// file written by an earlier version, the payload's PayloadCRC.
+func (s Status) MatchesCheck(e log.Entry) bool {
+	if e.Seq != s.CheckSeq {
+		return false
+	}
+	if s.checkKind == checkPayload {
+		return PayloadCRC(e.Payload) == s.CheckCRC
+	}
+	return EntryCRC(e) == s.CheckCRC
 }
 
 // Status returns the state of each view of the file, in the order given to
@@ -43,8 +69,8 @@ func (f *File) Status() []Status {
 		m := vs.pub
 		out[i] = Status{MaxAhead: maxAhead,
 			Name: vs.v.Name(), Version: vs.v.Version(), Since: log.Seq(m.since), Ahead: len(vs.pubAhead),
-			CheckSeq: log.Seq(m.checkSeq), CheckCRC: m.checkCRC, IndexesBuilt: m.indexesBuilt, IndexesDone: m.indexesDone,
-			LocalAhead: vs.local, RebuiltAt: m.rebuiltAt, RebuildReason: m.rebuildReason,
+			CheckSeq: log.Seq(m.checkSeq), CheckCRC: m.checkCRC, checkKind: m.checkKind, IndexesBuilt: m.indexesBuilt, IndexesDone: m.indexesDone,
+			LocalAhead: vs.local, RebuiltAt: parseTime(m.rebuiltAt), RebuildReason: m.rebuildReason,
 		}
 	}
 	return out
@@ -80,8 +106,13 @@ func (f *File) Applied(name string, seq log.Seq) bool {
 	return ok
 }
 
-// Err returns the error that made the file unusable, if any.
-func (f *File) Err() error { return f.err }
+// Err returns the error that made the file unusable, if any. It is safe
+// to call from any goroutine.
+func (f *File) Err() error {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return f.err
+}
 
 // Names returns the names of the file's views, in the order given to
 // OpenFile.

@@ -5,21 +5,8 @@ import (
 	"fmt"
 	"regexp"
 
-	"github.com/sluicedb/sluice/internal/sqlite"
 	"github.com/sluicedb/sluice/log"
 )
-
-// Conn is the connection to a view file that a Writer writes through.
-// Statements prepared on it stay valid across transactions.
-type Conn = sqlite.Conn
-
-// Stmt is a prepared statement on a Conn: append one row of parameters with
-// Int, Float, Text, TextBytes, Blob and Null, then Exec; or append many rows
-// and Exec them all in one call.
-type Stmt = sqlite.Stmt
-
-// Rows steps through the result of Stmt.Query.
-type Rows = sqlite.Rows
 
 // View is a set of tables in a view file, kept up to date from a log. The
 // tables can be dropped and rebuilt from the log at any time.

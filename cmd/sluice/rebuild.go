@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 
+	"github.com/sluicedb/sluice/query"
 	"github.com/sluicedb/sluice/view"
 	"github.com/sluicedb/sluice/view/ssb"
 )
@@ -22,6 +25,10 @@ func newRebuildCmd(e *env) *cobra.Command {
 		Long: `Drop the tables of VIEW (ssb, or the name of a SQL view) and index it again
 from the log, from the first entry. The SQL file of a SQL view is the one
 sluice index last loaded it from; give --view FILE to use another.
+
+A view a Go program keeps in a file of its own with other views (package
+sluice keeps them in views/app.db) has its tables dropped; the program
+rebuilds it from the log when it next opens the file.
 
 No sluice index may be running on DIR/views meanwhile.`,
 		Example: `  sluice rebuild ssb --ssb ~/.ssb/flume/log.offset
@@ -40,7 +47,7 @@ No sluice index may be running on DIR/views meanwhile.`,
 func runRebuild(ctx context.Context, e *env, name string, o *indexOptions) error {
 	path := e.viewFilePath(name)
 	if !fileExists(path) {
-		return fmt.Errorf("no view %q: %s does not exist (sluice views lists the views)", name, path)
+		return rebuildInAppFile(ctx, e, name)
 	}
 	o.replace = len(o.views) > 0 // the definition given replaces the recorded one
 	if len(o.views) == 0 {
@@ -78,6 +85,32 @@ func runRebuild(ctx context.Context, e *env, name string, o *indexOptions) error
 		return err
 	}
 	return runIndex(ctx, e, o)
+}
+
+// rebuildInAppFile marks for rebuild a view kept in a file with another
+// name, such as views/app.db, where a Go program (package sluice) keeps its
+// views: the program rebuilds it from the log when it next opens the file.
+func rebuildInAppFile(ctx context.Context, e *env, name string) error {
+	views, err := listViews(ctx, e, &sourceFlags{})
+	if err != nil && !errors.Is(err, query.ErrNoViews) {
+		return err
+	}
+	for _, v := range views {
+		if v.Name != name {
+			continue
+		}
+		lock, err := e.lockViews()
+		if err != nil {
+			return err
+		}
+		defer lock.Unlock()
+		if err := view.MarkRebuild(v.File, name, "rebuild requested with sluice rebuild"); err != nil {
+			return err
+		}
+		e.notef("view %q in %s: its tables are dropped; the program that keeps %s rebuilds it from the log when it next opens the file", name, v.File, filepath.Base(v.File))
+		return nil
+	}
+	return fmt.Errorf("no view %q in %s (sluice views lists the views)", name, e.viewsDir())
 }
 
 // recordedDefinition returns the SQL file sluice index loaded a view from.

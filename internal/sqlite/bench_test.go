@@ -33,15 +33,7 @@ func BenchmarkInsertBinding(b *testing.B) {
 	b.ResetTimer()
 	c.Exec("BEGIN")
 	for i := 0; i < b.N; i++ {
-		ins.Int(int64(i + 1))
-		ins.Text(benchKey(i))
-		ins.Int(int64(i % 1000))
-		ins.Int(int64(i / 1000))
-		ins.Float(1.7e12 + float64(i))
-		ins.Float(1.7e12 + float64(i) + 0.001)
-		ins.Text("post")
-		ins.Int(0)
-		ins.Text(benchContent)
+		benchRow(ins, i)
 		if ins.Pending() == 1000 {
 			if err := ins.Exec(); err != nil {
 				b.Fatal(err)
@@ -57,6 +49,19 @@ func BenchmarkInsertBinding(b *testing.B) {
 	}
 	c.Exec("COMMIT")
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+}
+
+// benchRow appends the parameters of message row i to ins.
+func benchRow(ins *Stmt, i int) {
+	ins.Int(int64(i + 1))
+	ins.Text(benchKey(i))
+	ins.Int(int64(i % 1000))
+	ins.Int(int64(i / 1000))
+	ins.Float(1.7e12 + float64(i))
+	ins.Float(1.7e12 + float64(i) + 0.001)
+	ins.Text("post")
+	ins.Int(0)
+	ins.Text(benchContent)
 }
 
 func BenchmarkInsertDatabaseSQL(b *testing.B) {

@@ -1,7 +1,8 @@
 // Package sqlite is a small cgo binding to the SQLite library that
 // github.com/mattn/go-sqlite3 compiles into the binary. sluice's view writers
-// use it on their hot path: a prepared statement collects rows of parameters
-// in Go memory and runs them all in one C call, with no database/sql or
+// use it on their hot path: the statements of a connection collect rows of
+// parameters in Go memory, in one queue, and the next Exec runs them all, in
+// the order they were appended, in one C call, with no database/sql or
 // driver.Value conversions per row. Readers use database/sql as usual.
 //
 // A Conn and its Stmts are not safe for concurrent use.
@@ -24,6 +25,7 @@ int sqlite3_exec(sqlite3*, const char *sql, int (*callback)(void*,int,char**,cha
 void sqlite3_free(void*);
 const char *sqlite3_errmsg(sqlite3*);
 int sqlite3_extended_errcode(sqlite3*);
+int sqlite3_system_errno(sqlite3*);
 int sqlite3_busy_timeout(sqlite3*, int ms);
 int sqlite3_prepare_v2(sqlite3 *db, const char *zSql, int nByte, sqlite3_stmt **ppStmt, const char **pzTail);
 int sqlite3_finalize(sqlite3_stmt *pStmt);
@@ -68,42 +70,6 @@ static int sluice_bind_blob_copy(sqlite3_stmt *s, int i, const void *p, int n) {
 	return sqlite3_bind_blob(s, i, p, n, (void(*)(void*))-1);
 }
 
-// Param kinds in a row spec.
-enum { K_NULL = 0, K_INT = 1, K_FLOAT = 2, K_TEXT = 3, K_BLOB = 4 };
-
-// sluice_exec_rows binds and steps nrows rows of nparams parameters each.
-// spec holds 3 int64 per parameter: kind, value (int, float bits, or offset
-// into buf), length. Text and blobs are bound as SQLITE_STATIC: buf outlives
-// the steps, and the bindings are cleared before returning, so SQLite keeps
-// no pointer into Go memory. Returns SQLITE_DONE (101) when all rows ran, or
-// the error code, with *failed set to the failing row.
-static int sluice_exec_rows(sqlite3_stmt *s, const char *buf, const long long *spec, int nparams, int nrows, int *failed) {
-	for (int r = 0; r < nrows; r++) {
-		const long long *p = spec + (long long)r * nparams * 3;
-		for (int i = 0; i < nparams; i++, p += 3) {
-			int rc;
-			switch (p[0]) {
-			case K_INT: rc = sqlite3_bind_int64(s, i + 1, p[1]); break;
-			case K_FLOAT: { double d; memcpy(&d, &p[1], 8); rc = sqlite3_bind_double(s, i + 1, d); break; }
-			// A NULL pointer would bind NULL, not '' or an empty blob.
-			case K_TEXT: rc = sqlite3_bind_text(s, i + 1, p[2] ? buf + p[1] : "", (int)p[2], (void(*)(void*))0); break;
-			case K_BLOB: rc = sqlite3_bind_blob(s, i + 1, p[2] ? buf + p[1] : "", (int)p[2], (void(*)(void*))0); break;
-			default: rc = sqlite3_bind_null(s, i + 1);
-			}
-			if (rc != 0) { *failed = r; sqlite3_clear_bindings(s); return rc; }
-		}
-		int rc = sqlite3_step(s);
-		if (rc != 101 && rc != 100) {
-			*failed = r;
-			sqlite3_reset(s);
-			sqlite3_clear_bindings(s);
-			return rc;
-		}
-		sqlite3_reset(s);
-	}
-	sqlite3_clear_bindings(s);
-	return 101;
-}
 */
 import "C"
 
@@ -111,6 +77,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime/cgo"
+	"syscall"
 	"unsafe"
 
 	// The SQLite library this package calls is the one go-sqlite3
@@ -133,13 +101,48 @@ const (
 	codeDone = 101
 )
 
-// Error is an SQLite error: its (extended) code and message, and the
-// statement it came from if any.
+// Primary result codes (Error.Code & 0xff).
+const (
+	CodeError      = 1
+	CodeAbort      = 4
+	CodeBusy       = 5
+	CodeLocked     = 6
+	CodeNoMem      = 7
+	CodeReadOnly   = 8
+	CodeInterrupt  = 9
+	CodeIOErr      = 10
+	CodeCorrupt    = 11
+	CodeFull       = 13
+	CodeCantOpen   = 14
+	CodeProtocol   = 15
+	CodeConstraint = 19
+	CodeAuth       = 23
+	CodeNotADB     = 26
+)
+
+// Error is an SQLite error: its (extended) code and message, the
+// statement it came from if any, and the operating system's error number
+// behind an I/O error (0 if none).
 type Error struct {
-	Code int
-	Msg  string
-	SQL  string
+	Code  int
+	Msg   string
+	SQL   string
+	Errno syscall.Errno
 }
+
+// Primary returns the primary result code (Code & 0xff).
+func (e *Error) Primary() int { return e.Code & 0xff }
+
+// Unwrap returns the operating system's error behind an I/O error, if any.
+func (e *Error) Unwrap() error {
+	if e.Errno != 0 {
+		return e.Errno
+	}
+	return nil
+}
+
+// Is makes SQLITE_FULL match syscall.ENOSPC.
+func (e *Error) Is(target error) bool { return target == syscall.ENOSPC && e.Primary() == CodeFull }
 
 func (e *Error) Error() string {
 	if e.SQL != "" {
@@ -149,9 +152,30 @@ func (e *Error) Error() string {
 }
 
 // IsConstraint reports whether err is an SQLite constraint violation.
-func IsConstraint(err error) bool {
+func IsConstraint(err error) bool { return primary(err) == CodeConstraint }
+
+// IsCorrupt reports whether err says the database file is damaged or is
+// not a database (SQLITE_CORRUPT, SQLITE_NOTADB): not for I/O errors, a
+// full disk or a file that cannot be opened, which say nothing about the
+// file's content.
+func IsCorrupt(err error) bool {
+	p := primary(err)
+	return p == CodeCorrupt || p == CodeNotADB
+}
+
+// IsFull reports whether err is a full disk: SQLITE_FULL, or an error
+// whose cause is ENOSPC or EDQUOT (SQLite reports some of those, such as
+// growing the -shm file, as I/O errors).
+func IsFull(err error) bool {
+	return errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT)
+}
+
+func primary(err error) int {
 	var e *Error
-	return errors.As(err, &e) && e.Code&0xff == 19
+	if errors.As(err, &e) {
+		return e.Primary()
+	}
+	return 0
 }
 
 // Complete reports whether sql ends with a complete SQL statement (a
@@ -170,6 +194,8 @@ type Conn struct {
 	// walFrames is C memory the WAL hook writes (see TrackWAL); nil until
 	// then.
 	walFrames *C.int
+	q         queue      // rows of parameters waiting for the next Exec
+	auth      cgo.Handle // the Authorizer, if set
 }
 
 // Open opens the database at path with the given flags (OpenReadWrite |
@@ -224,8 +250,13 @@ func (c *Conn) Close() error {
 		s.finalize()
 	}
 	c.stmts = nil
+	c.q.clear()
 	rc := C.sqlite3_close_v2(c.db)
 	c.db = nil
+	if c.auth != 0 {
+		c.auth.Delete()
+		c.auth = 0
+	}
 	if c.walFrames != nil {
 		C.free(unsafe.Pointer(c.walFrames))
 		c.walFrames = nil
@@ -237,11 +268,25 @@ func (c *Conn) Close() error {
 }
 
 func (c *Conn) err(rc C.int, sql string) error {
-	return &Error{Code: int(C.sqlite3_extended_errcode(c.db)), Msg: C.GoString(C.sqlite3_errmsg(c.db)), SQL: sql}
+	return c.newError(C.GoString(C.sqlite3_errmsg(c.db)), sql)
 }
 
-// Exec runs one or more SQL statements that return no rows.
+// newError describes the connection's last error.
+func (c *Conn) newError(msg, sql string) *Error {
+	e := &Error{Code: int(C.sqlite3_extended_errcode(c.db)), Msg: msg, SQL: sql}
+	switch e.Primary() {
+	case CodeIOErr, CodeFull, CodeCantOpen:
+		e.Errno = syscall.Errno(C.sqlite3_system_errno(c.db))
+	}
+	return e
+}
+
+// Exec runs the rows of parameters waiting on the connection (see
+// Stmt.Exec), then one or more SQL statements that return no rows.
 func (c *Conn) Exec(sql string) error {
+	if err := c.flush(); err != nil {
+		return err
+	}
 	csql := C.CString(sql)
 	defer C.free(unsafe.Pointer(csql))
 	var errmsg *C.char
@@ -249,7 +294,7 @@ func (c *Conn) Exec(sql string) error {
 	if rc != 0 {
 		msg := C.GoString(errmsg)
 		C.sqlite3_free(unsafe.Pointer(errmsg))
-		return &Error{Code: int(C.sqlite3_extended_errcode(c.db)), Msg: msg, SQL: sql}
+		return c.newError(msg, sql)
 	}
 	return nil
 }
@@ -302,25 +347,18 @@ func (c *Conn) onlyComments(tail *C.char) bool {
 }
 
 // Stmt is a prepared statement. Parameters are appended in order with Int,
-// Float, Text, Bytes and Null; every NumParams values make a row, and Exec
-// runs all the rows collected so far, in order, in one C call.
+// Float, Text, TextBytes, Blob, Null and Value; every NumParams values make a
+// row. Rows of all the statements of a Conn wait in one queue, in the order
+// they were completed, and the next Exec (of any statement, or of the Conn)
+// runs them all in that order, in one C call: a writer that appends rows to
+// several statements and executes them at the end applies them in the
+// order it appended them.
 type Stmt struct {
 	c       *Conn
 	s       *C.sqlite3_stmt
 	sql     string
 	nparams int
-
-	buf  []byte  // text and blob bytes of the pending rows
-	spec []int64 // 3 per parameter: kind, value or offset, length
 }
-
-const (
-	kNull = iota
-	kInt
-	kFloat
-	kText
-	kBlob
-)
 
 // SQL returns the statement's text: what Prepare was given, without the
 // semicolons, whitespace and comments that may follow the statement.
@@ -340,34 +378,40 @@ func (s *Stmt) ParamName(i int) string {
 func (s *Stmt) ReadOnly() bool { return C.sqlite3_stmt_readonly(s.s) != 0 }
 
 // Int appends an integer parameter.
-func (s *Stmt) Int(v int64) { s.spec = append(s.spec, kInt, v, 0) }
+func (s *Stmt) Int(v int64) { s.c.q.add(s, kInt, v, 0) }
 
 // Float appends a floating-point parameter.
-func (s *Stmt) Float(v float64) { s.spec = append(s.spec, kFloat, int64(math.Float64bits(v)), 0) }
+func (s *Stmt) Float(v float64) { s.c.q.add(s, kFloat, int64(math.Float64bits(v)), 0) }
 
 // Null appends a NULL parameter.
-func (s *Stmt) Null() { s.spec = append(s.spec, kNull, 0, 0) }
+func (s *Stmt) Null() { s.c.q.add(s, kNull, 0, 0) }
 
 // Text appends a text parameter.
 func (s *Stmt) Text(v string) {
-	s.spec = append(s.spec, kText, int64(len(s.buf)), int64(len(v)))
-	s.buf = append(s.buf, v...)
+	q := &s.c.q
+	if q.add(s, kText, int64(len(q.buf)), int64(len(v))) {
+		q.buf = append(q.buf, v...)
+	}
 }
 
 // TextBytes appends a text parameter given as bytes.
 func (s *Stmt) TextBytes(v []byte) {
-	s.spec = append(s.spec, kText, int64(len(s.buf)), int64(len(v)))
-	s.buf = append(s.buf, v...)
+	q := &s.c.q
+	if q.add(s, kText, int64(len(q.buf)), int64(len(v))) {
+		q.buf = append(q.buf, v...)
+	}
 }
 
 // Blob appends a blob parameter.
 func (s *Stmt) Blob(v []byte) {
-	s.spec = append(s.spec, kBlob, int64(len(s.buf)), int64(len(v)))
-	s.buf = append(s.buf, v...)
+	q := &s.c.q
+	if q.add(s, kBlob, int64(len(q.buf)), int64(len(v))) {
+		q.buf = append(q.buf, v...)
+	}
 }
 
-// Value appends a parameter of a Go type: nil, bool, int, int64, float64,
-// string or []byte.
+// Value appends a parameter of a Go type: nil, bool, int, int64, uint64,
+// float64, string or []byte.
 func (s *Stmt) Value(v any) error {
 	switch v := v.(type) {
 	case nil:
@@ -396,70 +440,51 @@ func (s *Stmt) Value(v any) error {
 	return nil
 }
 
-// Pending returns the number of complete rows waiting for Exec.
-func (s *Stmt) Pending() int {
-	if s.nparams == 0 {
-		return 0
-	}
-	return len(s.spec) / 3 / s.nparams
-}
+// Pending returns the number of complete rows waiting on the statement's
+// connection, of every statement.
+func (s *Stmt) Pending() int { return s.c.q.rows }
 
-// Exec runs the rows collected so far (or, for a statement without
-// parameters, runs it once) and clears them. On error it reports which row
-// failed; rows before it have run, the rest are dropped.
+// Exec runs every row waiting on the connection, of every statement, in
+// the order they were appended (and then, for a statement without
+// parameters, this one once), and empties the queue. On error it reports
+// which row failed and the statement it belongs to; rows before it have
+// run, the rest are dropped.
 func (s *Stmt) Exec() error {
-	nrows := 1
-	if s.nparams > 0 {
-		if len(s.spec)%(3*s.nparams) != 0 {
-			err := fmt.Errorf("sqlite: %d parameter values for a statement with %d parameters", len(s.spec)/3, s.nparams)
-			s.clear()
-			return err
-		}
-		nrows = len(s.spec) / 3 / s.nparams
-		if nrows == 0 {
-			return nil
-		}
+	if s.nparams == 0 && s.c.q.ok() {
+		s.c.q.push0(s)
 	}
-	var bufp *C.char
-	if len(s.buf) > 0 {
-		bufp = (*C.char)(unsafe.Pointer(&s.buf[0]))
-	}
-	var specp *C.longlong
-	if len(s.spec) > 0 {
-		specp = (*C.longlong)(unsafe.Pointer(&s.spec[0]))
-	}
-	var failed C.int
-	rc := C.sluice_exec_rows(s.s, bufp, specp, C.int(s.nparams), C.int(nrows), &failed)
-	s.clear()
-	if rc != codeDone {
-		err := s.c.err(rc, s.sql)
-		if nrows > 1 {
-			return fmt.Errorf("row %d of %d: %w", int(failed)+1, nrows, err)
-		}
-		return err
-	}
-	return nil
+	return s.c.flush()
 }
 
-func (s *Stmt) clear() {
-	s.buf = s.buf[:0]
-	s.spec = s.spec[:0]
-	if cap(s.buf) > 16<<20 {
-		s.buf = nil
-	}
-}
-
-// Query binds one row of parameters (appended as for Exec) and starts
-// stepping through the result rows with Next.
+// Query runs the rows waiting on the connection before this statement's
+// last one (see Exec), binds that last row, which must be the most recent
+// row appended, and starts stepping through the result rows with Next. A
+// statement without parameters needs no row.
 func (s *Stmt) Query() (*Rows, error) {
-	if len(s.spec) != 3*s.nparams {
-		err := fmt.Errorf("sqlite: %d parameter values for a statement with %d parameters", len(s.spec)/3, s.nparams)
-		s.clear()
+	q := &s.c.q
+	if s.nparams == 0 {
+		if err := s.c.flush(); err != nil {
+			return nil, err
+		}
+		C.sqlite3_reset(s.s)
+		return &Rows{s: s}, nil
+	}
+	if !q.ok() || q.rows == 0 || q.last != s {
+		err := q.problem()
+		if err == nil {
+			err = fmt.Errorf("sqlite: query %q: append one row of its %d parameters first", s.sql, s.nparams)
+		}
+		q.clear()
+		return nil, err
+	}
+	row, buf := q.spec[q.lastStart+2:], q.buf
+	if err := s.c.run(q.spec[:q.lastStart], q.rows-1); err != nil {
+		q.clear()
 		return nil, err
 	}
 	C.sqlite3_reset(s.s)
 	for i := 0; i < s.nparams; i++ {
-		p := s.spec[3*i:]
+		p := row[3*i:]
 		var rc C.int
 		switch p[0] {
 		case kInt:
@@ -469,7 +494,7 @@ func (s *Stmt) Query() (*Rows, error) {
 		case kText, kBlob:
 			var p0 *C.char
 			if p[2] > 0 {
-				p0 = (*C.char)(unsafe.Pointer(&s.buf[p[1]]))
+				p0 = (*C.char)(unsafe.Pointer(&buf[p[1]]))
 			} else {
 				p0 = (*C.char)(unsafe.Pointer(&emptyText[0]))
 			}
@@ -482,16 +507,22 @@ func (s *Stmt) Query() (*Rows, error) {
 			rc = C.sqlite3_bind_null(s.s, C.int(i+1))
 		}
 		if rc != 0 {
-			s.clear()
+			q.clear()
 			return nil, s.c.err(rc, s.sql)
 		}
 	}
-	s.clear()
+	q.clear()
 	return &Rows{s: s}, nil
 }
 
-// Close finalizes the statement.
+// Close finalizes the statement. Rows waiting on the connection run first
+// if one of them is the statement's (an error is reported by the next
+// Exec); an incomplete row of it is dropped, and reported by the next Exec.
 func (s *Stmt) Close() {
+	if s.s == nil {
+		return
+	}
+	s.c.q.forget(s)
 	s.finalize()
 	for i, o := range s.c.stmts {
 		if o == s {

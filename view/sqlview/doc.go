@@ -34,6 +34,15 @@
 // tables whatever the order entries come in, so the indexer may apply a
 // user's local entries ahead of a backlog (see package view).
 //
+// The statements are sandboxed (see view.Sandboxed): they may read any
+// table of the view file, but write, create and drop only the view's own
+// objects, and may not ATTACH or DETACH files, create temporary objects,
+// begin or end transactions, run a PRAGMA that changes the file, or call
+// load_extension. Load refuses a file with such a statement, naming the
+// file, the line, the statement and what it tried; one whose target does
+// not exist at load (DROP TABLE IF EXISTS of another view's table) is
+// refused when the view file would run it, before anything changes.
+//
 // An entry for which a statement fails (malformed JSON, a constraint) is
 // rejected: its statements' effects are undone, the error is recorded in
 // sluice_rejects, and indexing goes on.

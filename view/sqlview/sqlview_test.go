@@ -65,19 +65,24 @@ func TestBrokenFiles(t *testing.T) {
 			[]string{"bad.sql:5", "indexes statement", "nope"}},
 	}
 	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			path := filepath.Join(t.TempDir(), "bad.sql")
-			os.WriteFile(path, []byte(c.text), 0o644)
-			_, err := sqlview.Load(path)
-			if err == nil {
-				t.Fatal("loaded")
-			}
-			for _, w := range c.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Fatalf("error %q does not mention %q", err, w)
-				}
-			}
-		})
+		t.Run(c.name, func(t *testing.T) { loadFails(t, c.text, c.want...) })
+	}
+}
+
+// loadFails loads text as bad.sql and checks that Load refuses it with an
+// error mentioning each of want.
+func loadFails(t *testing.T, text string, want ...string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "bad.sql")
+	os.WriteFile(path, []byte(text), 0o644)
+	_, err := sqlview.Load(path)
+	if err == nil {
+		t.Fatal("loaded")
+	}
+	for _, w := range want {
+		if !strings.Contains(err.Error(), w) {
+			t.Fatalf("error %q does not mention %q", err, w)
+		}
 	}
 }
 
@@ -181,14 +186,7 @@ func TestExamples(t *testing.T) {
 			likes[k[1]]++
 		}
 	}
-	var vs []view.View
-	for _, name := range []string{"posts", "votes"} {
-		v, err := sqlview.Load("../../testdata/views/" + name + ".sql")
-		if err != nil {
-			t.Fatal(err)
-		}
-		vs = append(vs, v)
-	}
+	vs := exampleViews(t)
 	dbPath := filepath.Join(t.TempDir(), "v.db")
 	f, err := view.OpenFile(dbPath, vs, view.Options{})
 	if err != nil {

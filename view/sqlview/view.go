@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"strings"
 
 	"github.com/sluicedb/sluice/internal/sqlite"
@@ -19,14 +20,32 @@ var (
 	_ view.View          = (*View)(nil)
 	_ view.LocalAhead    = (*View)(nil)
 	_ view.Fingerprinter = (*View)(nil)
+	_ view.Sandboxed     = (*View)(nil)
 )
 
 // Load parses the view file at path and checks every statement against an
 // empty in-memory database, so that a broken file is reported — naming the
 // file, the line, the statement and SQLite's message — before any view file
-// is touched.
+// is touched. A statement the sandbox refuses (see view.Sandboxed: ATTACH,
+// writing a table the file does not create, a PRAGMA, a transaction,
+// load_extension, a temporary object) is reported the same way.
 func Load(path string) (*View, error) {
 	def, err := ParseFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return New(def)
+}
+
+// LoadFS is Load for a file of fsys, such as an embed.FS holding the
+// program's view files (go:embed); name is the file's path in fsys, which
+// errors name.
+func LoadFS(fsys fs.FS, name string) (*View, error) {
+	b, err := fs.ReadFile(fsys, name)
+	if err != nil {
+		return nil, fmt.Errorf("view file: %w", err)
+	}
+	def, err := Parse(name, b)
 	if err != nil {
 		return nil, err
 	}
@@ -53,20 +72,31 @@ func check(d *Def) error {
 		return err
 	}
 	defer c.Close()
+	// In a transaction, rolled back at the end: statements that cannot
+	// run in one (VACUUM INTO a file) fail here too.
+	if err := c.Exec("BEGIN"); err != nil {
+		return err
+	}
+	sb := &sqlite.Sandbox{Reserved: []string{"sluice_"}}
+	c.SetAuthorizer(sb.Authorize)
 	for _, sec := range []struct {
 		name  string
 		stmts []Statement
 	}{{"schema", d.Schema}, {"indexes", d.Indexes}} {
+		sb.Create = sec.name == "schema"
 		for _, st := range sec.stmts {
+			sb.Denied = ""
 			if err := c.Exec(st.SQL); err != nil {
-				return stmtError(d, sec.name, st, err)
+				return stmtError(d, sec.name, st, denied(err, sb))
 			}
 		}
 	}
+	sb.Create = false
 	for _, st := range d.Apply {
+		sb.Denied = ""
 		s, err := c.Prepare(st.SQL)
 		if err != nil {
-			return stmtError(d, "apply", st, err)
+			return stmtError(d, "apply", st, denied(err, sb))
 		}
 		for i := 0; i < s.NumParams(); i++ {
 			if name := s.ParamName(i); !params[name] {
@@ -79,6 +109,15 @@ func check(d *Def) error {
 		s.Close()
 	}
 	return nil
+}
+
+// denied adds to a statement refused by the sandbox what it tried.
+func denied(err error, sb *sqlite.Sandbox) error {
+	var se *sqlite.Error
+	if sb.Denied != "" && errors.As(err, &se) {
+		return fmt.Errorf("%s: %s", se.Msg, sb.Denied)
+	}
+	return err
 }
 
 func stmtError(d *Def, section string, st Statement, err error) error {
@@ -123,6 +162,10 @@ func (v *View) Indexes() []string { return texts(v.def.Indexes) }
 // Fingerprint implements view.Fingerprinter: editing an apply statement
 // rebuilds the view.
 func (v *View) Fingerprint() string { return strings.Join(texts(v.def.Apply), "\n;\n") }
+
+// Sandboxed implements view.Sandboxed: the statements of a SQL file may
+// write only the view's own tables.
+func (v *View) Sandboxed() bool { return true }
 
 // AcceptsLocalAhead implements view.LocalAhead: the file's header decides.
 func (v *View) AcceptsLocalAhead() bool { return v.def.LocalAhead }

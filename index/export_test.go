@@ -1,0 +1,8 @@
+package index
+
+// SetWaitingHook sets a function WaitFor calls when it is about to block,
+// and returns a function that removes it.
+func SetWaitingHook(f func()) (restore func()) {
+	testHookWaiting = f
+	return func() { testHookWaiting = nil }
+}
