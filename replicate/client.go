@@ -109,8 +109,9 @@ type held struct {
 	peer, local log.Seq
 }
 
-// NewClient returns a Client pulling into l. It reads the whole log once
-// (the IDs it holds) and the state file, if any.
+// NewClient returns a Client pulling into l, with the peers of its state
+// file, if any. It reads the whole log once, the first time it needs to
+// (the IDs the log holds, and where it stands in each peer's log).
 func NewClient(l *log.Log, opts ClientOptions) (*Client, error) {
 	if opts.GroupBytes <= 0 {
 		opts.GroupBytes = 4 << 20
@@ -131,9 +132,6 @@ func NewClient(l *log.Log, opts ClientOptions) (*Client, error) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if err := c.catchUp(); err != nil {
-		return nil, err
-	}
 	if opts.StatePath != "" {
 		f, err := readState(opts.StatePath)
 		if err != nil {
@@ -253,6 +251,7 @@ func checkPeerURL(u string) error {
 func (c *Client) Peers() []PeerStatus {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.catchUp() // an error shows at the next pull
 	out := make([]PeerStatus, 0, len(c.order))
 	for _, u := range c.order {
 		p := *c.peers[u]

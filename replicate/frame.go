@@ -73,14 +73,14 @@ var (
 	errCut           = errors.New("the stream ends inside a frame")
 )
 
-// frameReader reads frames. Record bodies are read into an arena that the
-// caller resets once it no longer needs them (see reset); other bodies are
-// only valid until the next call. Not safe for concurrent use.
+// frameReader reads frames. Record bodies are appended to an arena, which
+// the caller replaces once it has taken them (streamReader.take); other
+// bodies are only valid until the next call. Not safe for concurrent use.
 type frameReader struct {
 	r     *bufio.Reader
 	max   int
 	off   int64  // stream offset of the next frame
-	arena []byte // record bodies since the last reset
+	arena []byte // record bodies since the caller last took them
 	small []byte // the last non-record body
 }
 
@@ -110,8 +110,7 @@ func (fr *frameReader) magic() error {
 
 // next reads the next frame. It returns io.EOF at the end of the stream
 // between frames, errCut inside one. A record's body is appended to the
-// arena (and stays valid until reset); the others' are valid until the
-// next call.
+// arena; the others' are valid until the next call.
 func (fr *frameReader) next() (typ byte, body []byte, err error) {
 	typ, err = fr.r.ReadByte()
 	if err != nil {
@@ -145,16 +144,6 @@ func (fr *frameReader) next() (typ byte, body []byte, err error) {
 	var lenBuf [binary.MaxVarintLen64]byte
 	fr.off += 1 + int64(binary.PutUvarint(lenBuf[:], size)) + int64(size)
 	return typ, body, nil
-}
-
-// reset lets the arena be reused: record bodies read so far are no longer
-// needed, except the last keep bytes (those of a batch not complete yet),
-// which move to the start. It returns how far they moved.
-func (fr *frameReader) reset(keep int) int {
-	moved := len(fr.arena) - keep
-	copy(fr.arena, fr.arena[moved:])
-	fr.arena = fr.arena[:keep]
-	return moved
 }
 
 // growBytes extends b by n bytes, reallocating if needed.

@@ -10,9 +10,10 @@ import (
 )
 
 // FuzzStream feeds arbitrary bytes to the client's stream reader, taking
-// its ready batches at varying points as the client does. It must never
-// panic or loop, and what it hands out must hold: records in ready decode
-// again from the arena (their checksums hold), seqs increase, and every
+// its complete batches at varying points and reusing their arena as the
+// client does. It must never panic or loop, and what it hands out must
+// hold: records taken decode again from their arena (their checksums
+// hold; the batch not complete yet moved intact), seqs increase, and every
 // batch ends with a record not flagged "more" or is closed by a position
 // at or past its last seq.
 func FuzzStream(f *testing.F) {
@@ -22,29 +23,32 @@ func FuzzStream(f *testing.F) {
 		sr := newStreamReader(bytes.NewReader(data), 1<<16)
 		var prev log.Seq
 		frames := 0
+		var spare []byte
 		check := func() {
+			g := sr.take(spare)
 			start := 0
-			for _, end := range sr.ends {
+			for _, end := range g.ends {
 				for i := start; i < end; i++ {
-					p := &sr.ready[i]
-					rec, err := log.DecodeRecord(sr.fr.arena[p.off : p.off+p.n])
+					p := &g.recs[i]
+					rec, err := log.DecodeRecord(g.arena[p.off : p.off+p.n])
 					if err != nil {
-						t.Fatalf("a record in ready no longer decodes: %v", err)
+						t.Fatalf("a record taken no longer decodes: %v", err)
 					}
-					if rec.Seq != p.rec.Seq || !bytes.Equal(rec.Payload, sr.payload(p)) {
+					if rec.Seq != p.rec.Seq || !bytes.Equal(rec.Payload, g.payload(p)) {
 						t.Fatalf("record %d moved: seq %d, payload differs", p.rec.Seq, rec.Seq)
 					}
 					if rec.Seq <= prev {
 						t.Fatalf("seq %d after %d", rec.Seq, prev)
 					}
 					prev = rec.Seq
-					if i == end-1 && rec.More && sr.pos < rec.Seq {
+					if i == end-1 && rec.More && g.pos < rec.Seq {
 						t.Fatalf("batch ending at seq %d is flagged more, and no position closes it", rec.Seq)
 					}
 				}
 				start = end
 			}
-			sr.taken()
+			// Reuse the arena, as the client does once it is appended.
+			spare = g.arena[:0]
 		}
 		for ; frames <= len(data); frames++ {
 			ev, err := sr.next()

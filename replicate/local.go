@@ -45,9 +45,11 @@ type AppendRecord struct {
 	PayloadBase64 []byte          `json:"payload_base64,omitempty"`
 }
 
-// AppendResponse is the answer to POST /v1/append: the seqs given.
+// AppendResponse is the answer to POST /v1/append: the seqs given, and
+// when the Append returned (the writer's clock, Unix nanoseconds).
 type AppendResponse struct {
-	Seqs []log.Seq `json:"seqs"`
+	Seqs       []log.Seq `json:"seqs"`
+	AppendedAt int64     `json:"appended_at"`
 }
 
 // maxAppendBody limits a local append request.
@@ -82,6 +84,7 @@ func LocalHandler(l *log.Log) http.Handler {
 		if err == nil && d != log.SyncNone && l.Mark() < seqs[len(seqs)-1] {
 			err = l.Sync(r.Context())
 		}
+		at := time.Now().UnixNano()
 		switch {
 		case errors.Is(err, log.ErrInvalid) || errors.Is(err, log.ErrEmpty):
 			writeError(w, http.StatusBadRequest, codeInvalid, "%v", err)
@@ -94,7 +97,7 @@ func LocalHandler(l *log.Log) http.Handler {
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(AppendResponse{Seqs: seqs})
+		json.NewEncoder(w).Encode(AppendResponse{Seqs: seqs, AppendedAt: at})
 	})
 	return mux
 }
@@ -189,6 +192,14 @@ func localClient(path string) *http.Client {
 // asked for. It fails with an error wrapping ErrNoWriter if no writer
 // listens there (then nothing was appended).
 func AppendLocal(ctx context.Context, path string, d log.Durability, recs []log.Record) ([]log.Seq, error) {
+	ar, err := AppendLocalAt(ctx, path, d, recs)
+	return ar.Seqs, err
+}
+
+// AppendLocalAt is AppendLocal, and also says when the writer's Append
+// returned.
+func AppendLocalAt(ctx context.Context, path string, d log.Durability, recs []log.Record) (AppendResponse, error) {
+	var none AppendResponse
 	req := AppendRequest{Durability: d.String()}
 	for _, r := range recs {
 		ar := AppendRecord{Origin: r.Origin.String(), Scope: r.Scope}
@@ -198,42 +209,42 @@ func AppendLocal(ctx context.Context, path string, d log.Durability, recs []log.
 			ar.PayloadBase64 = r.Payload
 		}
 		if !r.Author.IsZero() || !r.Via.IsZero() {
-			return nil, errors.New("append through the local socket: records with an author or via are the replicate client's")
+			return none, errors.New("append through the local socket: records with an author or via are the replicate client's")
 		}
 		req.Records = append(req.Records, ar)
 	}
 	body, err := json.Marshal(req)
 	if err != nil {
-		return nil, err
+		return none, err
 	}
 	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://sluice/v1/append", bytes.NewReader(body))
 	if err != nil {
-		return nil, err
+		return none, err
 	}
 	hreq.Header.Set("Content-Type", "application/json")
 	resp, err := localClient(path).Do(hreq)
 	if err != nil {
 		var op *net.OpError
 		if errors.As(err, &op) && op.Op == "dial" {
-			return nil, fmt.Errorf("append through %s: %w (%v)", path, ErrNoWriter, op.Err)
+			return none, fmt.Errorf("append through %s: %w (%v)", path, ErrNoWriter, op.Err)
 		}
-		return nil, fmt.Errorf("append through %s: %w", path, err)
+		return none, fmt.Errorf("append through %s: %w", path, err)
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
 	if err != nil {
-		return nil, fmt.Errorf("append through %s: %w", path, err)
+		return none, fmt.Errorf("append through %s: %w", path, err)
 	}
 	if resp.StatusCode != http.StatusOK {
 		var eb errorBody
 		if json.Unmarshal(b, &eb) != nil || eb.Message == "" {
 			eb.Message = string(bytes.TrimSpace(b))
 		}
-		return nil, fmt.Errorf("append through the writer on %s: %s", path, eb.Message)
+		return none, fmt.Errorf("append through the writer on %s: %s", path, eb.Message)
 	}
 	var ar AppendResponse
 	if err := json.Unmarshal(b, &ar); err != nil || len(ar.Seqs) != len(recs) {
-		return nil, fmt.Errorf("append through %s: bad answer %q", path, b)
+		return none, fmt.Errorf("append through %s: bad answer %q", path, b)
 	}
-	return ar.Seqs, nil
+	return ar, nil
 }

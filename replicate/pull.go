@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -114,7 +115,15 @@ func (c *Client) pull(ctx context.Context, p Peer, follow bool, onCaughtUp func(
 	defer watchdog.Stop()
 
 	sr := newStreamReader(resp.Body, c.opts.MaxFrame)
-	caughtUp := false
+	// One goroutine reads and checks the stream, another appends what it
+	// took: reading goes on while an Append writes and syncs.
+	aq := newAppendQueue(2 * c.opts.GroupBytes)
+	appended := make(chan error, 1)
+	go func() { appended <- c.appender(ctx, ps, node, aq, &st, onCaughtUp) }()
+	finish := func() error {
+		aq.close()
+		return <-appended
+	}
 	fail := func(err error) error {
 		if silent.Load() {
 			err = fmt.Errorf("the peer sent nothing for %s: the connection is taken for dead", dead)
@@ -125,12 +134,14 @@ func (c *Client) pull(ctx context.Context, p Peer, follow bool, onCaughtUp func(
 		c.mu.Unlock()
 		return pe
 	}
+	caughtUp := false
 	for {
 		ev, err := sr.next()
 		if err != nil {
 			// The complete batches before the bad frame are good.
-			if ferr := c.flush(ctx, ps, sr, &st); ferr != nil {
-				return st, ferr
+			aq.push(sr.take(aq.spare()))
+			if aerr := finish(); aerr != nil {
+				return st, aerr
 			}
 			return st, fail(err)
 		}
@@ -138,6 +149,7 @@ func (c *Client) pull(ctx context.Context, p Peer, follow bool, onCaughtUp func(
 		switch ev {
 		case evHello:
 			if sr.node != node || sr.hello.After != after {
+				finish()
 				return st, fail(fmt.Errorf("%w: the hello says node %s after %d, asked node %s after %d", ErrBadStream, sr.hello.Node, sr.hello.After, node, after))
 			}
 			if hb := sr.hello.heartbeat(); follow && hb > 0 && c.opts.DeadAfter <= 0 {
@@ -148,61 +160,150 @@ func (c *Client) pull(ctx context.Context, p Peer, follow bool, onCaughtUp func(
 			ps.Node, ps.Last, ps.LastContact, ps.Connected = node, sr.peerLast, time.Now().UTC(), true
 			c.dirty = true
 			c.mu.Unlock()
-		case evBatch:
-			if sr.bytes >= c.opts.GroupBytes {
-				if err := c.flush(ctx, ps, sr, &st); err != nil {
-					return st, err
-				}
-			}
 		case evEnd:
-			if err := c.flush(ctx, ps, sr, &st); err != nil {
-				return st, err
-			}
-			return st, nil
+			aq.push(sr.take(aq.spare()))
+			return st, finish()
 		}
-		if !sr.buffered() {
-			// About to wait for the network: append what is whole.
-			if err := c.flush(ctx, ps, sr, &st); err != nil {
-				return st, err
+		if sr.bytes >= c.opts.GroupBytes || !sr.buffered() {
+			// A group is full, or the stream would wait for the network:
+			// hand over what is whole.
+			g := sr.take(aq.spare())
+			if !caughtUp && g.pos >= sr.hello.Last && len(sr.pend) == 0 {
+				caughtUp, g.caughtUp = true, true
 			}
-			if !caughtUp && sr.pos >= sr.hello.Last && len(sr.pend) == 0 {
-				caughtUp = true
-				c.mu.Lock()
-				ps.LastError = ""
-				c.mu.Unlock()
-				if onCaughtUp != nil {
-					onCaughtUp()
-				}
+			if err := aq.push(g); err != nil {
+				finish()
+				return st, err
 			}
 		}
 	}
 }
 
-// flush appends the complete batches the stream has delivered, leaving out
-// entries the log holds (its own, or ones that came by another path), in
-// Appends of about GroupBytes, never splitting a batch. It moves the peer's
-// position to the stream's.
-func (c *Client) flush(ctx context.Context, ps *PeerStatus, sr *streamReader, st *PullStats) error {
+// appendQueue hands groups from a stream's reader to its appender. The
+// reader waits while more than limit bytes are queued or being appended.
+type appendQueue struct {
+	mu     sync.Mutex
+	cond   *sync.Cond
+	groups []batchGroup
+	bytes  int
+	limit  int
+	closed bool
+	err    error    // the appender's: the reader stops
+	free   [][]byte // arenas appended, to reuse
+}
+
+func newAppendQueue(limit int) *appendQueue {
+	q := &appendQueue{limit: limit}
+	q.cond = sync.NewCond(&q.mu)
+	return q
+}
+
+// push queues g, waiting while the queue is full; it returns the
+// appender's error if it failed.
+func (q *appendQueue) push(g batchGroup) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for q.bytes >= q.limit && q.err == nil {
+		q.cond.Wait()
+	}
+	if q.err != nil {
+		return q.err
+	}
+	q.groups = append(q.groups, g)
+	q.bytes += g.bytes
+	q.cond.Broadcast()
+	return nil
+}
+
+// spare returns an arena to reuse, or nil.
+func (q *appendQueue) spare() []byte {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if n := len(q.free); n > 0 {
+		a := q.free[n-1]
+		q.free = q.free[:n-1]
+		return a
+	}
+	return nil
+}
+
+func (q *appendQueue) close() {
+	q.mu.Lock()
+	q.closed = true
+	q.cond.Broadcast()
+	q.mu.Unlock()
+}
+
+// pop waits for groups and takes all of them; false once closed and empty.
+func (q *appendQueue) pop() ([]batchGroup, bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for len(q.groups) == 0 && !q.closed {
+		q.cond.Wait()
+	}
+	gs := q.groups
+	q.groups = nil
+	return gs, len(gs) > 0
+}
+
+// done gives back what gs held, and the appender's error.
+func (q *appendQueue) done(gs []batchGroup, err error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for _, g := range gs {
+		q.bytes -= g.bytes
+		if len(q.free) < 4 && cap(g.arena) > 0 {
+			clear(g.recs) // drop what pointed into it
+			q.free = append(q.free, g.arena[:0])
+		}
+	}
+	if err != nil && q.err == nil {
+		q.err = err
+	}
+	q.cond.Broadcast()
+}
+
+// appender appends the groups the reader queues, in order, until the
+// queue is closed, and returns the first error.
+func (c *Client) appender(ctx context.Context, ps *PeerStatus, node log.NodeID, q *appendQueue, st *PullStats, onCaughtUp func()) error {
+	var failed error
+	for {
+		gs, ok := q.pop()
+		if !ok {
+			return failed
+		}
+		if failed == nil {
+			failed = c.appendGroups(ctx, ps, node, gs, st)
+			if failed == nil && onCaughtUp != nil {
+				for _, g := range gs {
+					if g.caughtUp {
+						onCaughtUp()
+					}
+				}
+			}
+		}
+		q.done(gs, failed)
+	}
+}
+
+// appendGroups appends the complete batches of gs, leaving out entries the
+// log holds (its own, or ones that came by another path), in Appends of
+// about GroupBytes, never splitting a batch, and moves the peer's position
+// to the last group's.
+func (c *Client) appendGroups(ctx context.Context, ps *PeerStatus, node log.NodeID, gs []batchGroup, st *PullStats) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	ps.LastContact, ps.Last = time.Now().UTC(), max(ps.Last, sr.peerLast)
+	last := &gs[len(gs)-1]
+	ps.LastContact, ps.Last = time.Now().UTC(), max(ps.Last, last.peerLast)
 	c.dirty = true
 	defer func() {
-		if st.To < sr.pos && len(sr.ready) == 0 {
-			st.To = sr.pos
-		}
 		if c.opts.StatePath != "" && time.Since(c.saved) >= c.opts.SaveEvery {
 			c.save(ctx, false) // a failure shows at the next forced save
 		}
 	}()
-	if len(sr.ready) == 0 {
-		ps.Position = max(ps.Position, sr.pos)
-		return nil
-	}
 	if err := c.catchUp(); err != nil {
 		return err
 	}
-	node := sr.node
 	recs, peerSeqs := c.recs[:0], c.seqs[:0]
 	size := 0
 	var appendErr error
@@ -237,37 +338,39 @@ func (c *Client) flush(ctx context.Context, ps *PeerStatus, sr *streamReader, st
 		}
 		recs, peerSeqs, size = recs[:0], peerSeqs[:0], 0
 	}
-	start := 0
-	for _, end := range sr.ends {
-		for i := start; i < end; i++ {
-			p := &sr.ready[i]
-			id := p.rec.ID
-			if id.Node == c.node || !c.ids.add(id) {
-				st.Skipped++
-				ps.Skipped++
-				continue
+	for gi := range gs {
+		g := &gs[gi]
+		start := 0
+		for _, end := range g.ends {
+			for i := start; i < end; i++ {
+				p := &g.recs[i]
+				id := p.rec.ID
+				if id.Node == c.node || !c.ids.add(id) {
+					st.Skipped++
+					ps.Skipped++
+					continue
+				}
+				r := log.Record{Origin: log.Remote, Payload: g.payload(p), Author: id, Scope: p.rec.Scope}
+				if id.Node != node {
+					r.Via = log.ID{Node: node, Seq: p.rec.Seq}
+				}
+				recs = append(recs, r)
+				peerSeqs = append(peerSeqs, p.rec.Seq)
+				size += p.n
 			}
-			r := log.Record{Origin: log.Remote, Payload: sr.payload(p), Author: id, Scope: p.rec.Scope}
-			if id.Node != node {
-				r.Via = log.ID{Node: node, Seq: p.rec.Seq}
+			start = end
+			if size >= c.opts.GroupBytes {
+				appendChunk()
 			}
-			recs = append(recs, r)
-			peerSeqs = append(peerSeqs, p.rec.Seq)
-			size += p.n
-		}
-		start = end
-		if size >= c.opts.GroupBytes {
-			appendChunk()
 		}
 	}
 	appendChunk()
+	clear(recs[:cap(recs)]) // drop what pointed into the arenas
 	c.recs, c.seqs = recs[:0], peerSeqs[:0]
 	if appendErr != nil {
 		return appendErr
 	}
-	clear(c.recs[:cap(c.recs)]) // drop references to the arena
-	sr.taken()
-	ps.Position = max(ps.Position, sr.pos)
-	st.To = sr.pos
+	ps.Position = max(ps.Position, last.pos)
+	st.To = max(st.To, last.pos)
 	return nil
 }

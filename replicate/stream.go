@@ -208,25 +208,41 @@ func (sr *streamReader) complete(pos log.Seq) {
 	sr.pos = pos
 }
 
-// payload returns the payload of a record in ready or pend.
-func (sr *streamReader) payload(p *pulled) []byte {
-	return sr.fr.arena[p.off+p.payload : p.off+p.n : p.off+p.n]
+// batchGroup is complete batches taken from a stream, with the arena that
+// holds their records, to be appended.
+type batchGroup struct {
+	recs     []pulled
+	ends     []int // index in recs after the last record of each batch
+	bytes    int   // the records' bytes
+	arena    []byte
+	pos      log.Seq // the stream's position once they are appended
+	peerLast log.Seq
+	caughtUp bool // the stream has delivered what the server held at its start
+}
+
+// payload returns the payload of one of the group's records.
+func (g *batchGroup) payload(p *pulled) []byte {
+	return g.arena[p.off+p.payload : p.off+p.n : p.off+p.n]
+}
+
+// take hands out the complete batches read so far with the arena, and
+// goes on in spare (an arena to reuse, or nil), moving the current batch's
+// records there.
+func (sr *streamReader) take(spare []byte) batchGroup {
+	g := batchGroup{recs: sr.ready, ends: sr.ends, bytes: sr.bytes, arena: sr.fr.arena, pos: sr.pos, peerLast: sr.peerLast}
+	next := spare[:0]
+	if len(sr.pend) > 0 {
+		start := sr.pend[0].off
+		next = append(next, sr.fr.arena[start:]...)
+		for i := range sr.pend {
+			sr.pend[i].off -= start
+		}
+	}
+	sr.fr.arena = next
+	sr.ready, sr.ends, sr.bytes = make([]pulled, 0, len(g.recs)), make([]int, 0, len(g.ends)), 0
+	return g
 }
 
 // buffered reports whether more of the stream is already read (a next
 // would not block on the network).
 func (sr *streamReader) buffered() bool { return sr.fr.r.Buffered() > 0 }
-
-// taken drops ready, once the caller has appended it, and lets the arena
-// be reused.
-func (sr *streamReader) taken() {
-	sr.ready, sr.ends, sr.bytes = sr.ready[:0], sr.ends[:0], 0
-	keep := 0
-	if len(sr.pend) > 0 {
-		keep = len(sr.fr.arena) - sr.pend[0].off
-	}
-	moved := sr.fr.reset(keep)
-	for i := range sr.pend {
-		sr.pend[i].off -= moved
-	}
-}
