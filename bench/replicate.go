@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -134,6 +135,9 @@ type ReplicateRun struct {
 	// and throw it away, in this process: the server and HTTP alone.
 	Wire      time.Duration
 	WireBytes int64
+	// ServerCPU is the server's CPU time during Sync, Pull and Wire (it
+	// shares the machine with the device here).
+	ServerCPU [3]time.Duration
 }
 
 // ReplicateResult is what RunReplicate measured.
@@ -214,6 +218,10 @@ func replicateInitial(ctx context.Context, cfg ReplicateConfig, work string, res
 
 	for round := 1; round <= cfg.Runs; round++ {
 		var r ReplicateRun
+		srvCPU := func(into *time.Duration) func() {
+			before := procCPUTime(srv.cmd.Process.Pid)
+			return func() { *into = procCPUTime(srv.cmd.Process.Pid) - before }
+		}
 		measure := func(name string, into *procRun, args ...string) error {
 			dir := filepath.Join(work, name)
 			if err := os.RemoveAll(dir); err != nil {
@@ -242,11 +250,16 @@ func replicateInitial(ctx context.Context, cfg ReplicateConfig, work string, res
 				return measure("index", &r.Index, append([]string{"index", "--ssb", cfg.Source}, viewArgs()...)...)
 			},
 			func() error {
+				defer srvCPU(&r.ServerCPU[0])()
 				return measure("sync", &r.Sync, append([]string{"sync", "--from", url}, viewArgs()...)...)
 			},
-			func() error { return measure("pull", &r.Pull, "sync", "--no-index", "--from", url) },
+			func() error {
+				defer srvCPU(&r.ServerCPU[1])()
+				return measure("pull", &r.Pull, "sync", "--no-index", "--from", url)
+			},
 			func() error { return measure("import", &r.Import, "import", cfg.Source) },
 			func() error {
+				defer srvCPU(&r.ServerCPU[2])()
 				var err error
 				r.Wire, r.WireBytes, err = readWire(ctx, url)
 				if err == nil {
@@ -317,4 +330,26 @@ func startServe(ctx context.Context, sluice, dir string, args ...string) (*local
 			return nil, "", errors.New("sluice serve did not listen within a minute\n" + c.tail())
 		}
 	}
+}
+
+// procCPUTime returns the CPU time (user and system) process pid has used,
+// from /proc/PID/stat; 0 where unknown.
+func procCPUTime(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// The command name, in parentheses, may hold spaces: fields count
+	// from after it. utime and stime are fields 14 and 15 (1-based).
+	i := strings.LastIndexByte(string(b), ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(ut+st) * (time.Second / 100)
 }

@@ -80,6 +80,10 @@ func (r *ReplicateResult) initialSection(mw *mdWriter) {
 		{"`sluice sync --no-index --from URL` (raw pull into the device's log)", s.Pull, func(x ReplicateRun) procRun { return x.Pull }},
 		{"`sluice import SOURCE` (the same entries appended from a local file)", s.Import, func(x ReplicateRun) procRun { return x.Import }},
 	}
+	srvCPU := func(i int) string {
+		return seconds(medianOf(pick(r.Runs, func(x ReplicateRun) time.Duration { return x.ServerCPU[i] })))
+	}
+	serverCPU := map[string]string{rows[1].name: srvCPU(0), rows[2].name: srvCPU(1)}
 	var cells [][]string
 	for _, rw := range rows {
 		ps := pick(r.Runs, rw.runs)
@@ -87,11 +91,11 @@ func (r *ReplicateResult) initialSection(mw *mdWriter) {
 		cpu := medianOf(pick(ps, func(p procRun) time.Duration { return p.CPU() }))
 		rss := medianOf(pick(ps, func(p procRun) int64 { return p.MaxRSS }))
 		other := medianOf(pick(ps, func(p procRun) float64 { return p.OtherCores }))
-		cells = append(cells, []string{rw.name, seconds(rw.med), mbPerSecond(r.LogBytes, rw.med), seconds(cpu), megabytes(rss), cores(other), strings.Join(walls, " ")})
+		cells = append(cells, []string{rw.name, seconds(rw.med), mbPerSecond(r.LogBytes, rw.med), seconds(cpu), serverCPU[rw.name], megabytes(rss), cores(other), strings.Join(walls, " ")})
 	}
 	cells = append(cells, []string{"GET /v1/entries read to /dev/null by the benchmark (the server and HTTP alone)", seconds(s.Wire),
-		fmt.Sprintf("%.0f", s.WireMBs), "", "", "", strings.Join(pick(r.Runs, func(x ReplicateRun) string { return seconds(x.Wire) }), " ")})
-	mw.table([]string{"measurement", "wall s", "MB/s", "CPU s", "peak RSS MB", "other cores busy", "runs (s)"}, cells)
+		fmt.Sprintf("%.0f", s.WireMBs), "", srvCPU(2), "", "", strings.Join(pick(r.Runs, func(x ReplicateRun) string { return seconds(x.Wire) }), " ")})
+	mw.table([]string{"measurement", "wall s", "MB/s", "CPU s", "server CPU s", "peak RSS MB", "other cores busy", "runs (s)"}, cells)
 
 	verdict := func(ok bool) string {
 		if ok {
@@ -104,7 +108,8 @@ func (r *ReplicateResult) initialSection(mw *mdWriter) {
 	mw.printf("- **raw pull: %.0f MB/s** (target ≥ %d MB/s: %s); `sluice import` of the same entries: %.0f MB/s, so the pull runs at %.0f%% of the local append path; the wire alone: %.0f MB/s.\n",
 		s.PullMBs, ReplicateTargetPullMBs, verdict(s.PullMBs >= ReplicateTargetPullMBs),
 		float64(r.LogBytes)/1e6/s.Import.Seconds(), 100*s.Import.Seconds()/s.Pull.Seconds(), s.WireMBs)
-	mw.printf("- \"other cores busy\" is how many cores other processes kept busy meanwhile (from /proc/stat): the machine is shared.\n\n")
+	mw.printf("- CPU s is the measured process's user and system time; server CPU s the server's during it (another process on the same 2 cores); " +
+		"\"other cores busy\" how many cores every other process (the server included) kept busy meanwhile, from /proc/stat: the machine is shared.\n\n")
 }
 
 // fanoutStats is the median over runs of each statistic.
