@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -245,6 +246,22 @@ func checkPeerURL(u string) error {
 		return fmt.Errorf("peer URL %q: want http://HOST:PORT or https://HOST:PORT (and a path, if the server is mounted under one)", u)
 	}
 	return nil
+}
+
+// ForgetPeer makes the client forget the peer at url: its node, its
+// position and its token (the entries pulled from it stay in the log). A
+// server replaced on purpose at the same URL is then pulled as a new peer.
+// It reports whether the client knew the peer.
+func (c *Client) ForgetPeer(url string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.peers[url]; !ok {
+		return false
+	}
+	delete(c.peers, url)
+	c.order = slices.DeleteFunc(c.order, func(u string) bool { return u == url })
+	c.dirty = true
+	return true
 }
 
 // Peers returns what the client knows of its peers, in the order added.

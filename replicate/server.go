@@ -455,6 +455,12 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, who reader, p re
 				}
 				lastFlush = time.Now()
 			}
+			if (sent+int64(filtered))%1024 == 0 && ctx.Err() != nil {
+				if s.ctx.Err() != nil {
+					failed(errors.New("the server is stopping"))
+				}
+				return
+			}
 		}
 		if err := it.Err(); err != nil {
 			failed(fmt.Errorf("read the log after seq %d: %w", pos, err))

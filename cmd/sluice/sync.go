@@ -21,6 +21,7 @@ func init() { extraCommands = append(extraCommands, newSyncCmd) }
 type syncOptions struct {
 	node   nodeFlags
 	from   []string
+	forget []string
 	token  string
 	follow bool
 }
@@ -45,10 +46,13 @@ entries to it through the local socket.
 The peers (URL and token) are remembered in DIR/replicate/peers.json (mode
 0600): sluice sync alone pulls from them again. sluice status shows where
 each one stands. A peer that was replaced or cut back, or a damaged stream,
-is an error naming the peer and the position; nothing of it is appended.`,
+is an error naming the peer and the position; nothing of it is appended.
+--forget URL forgets a peer, so that a server replaced on purpose can be
+pulled as a new one.`,
 		Example: `  sluice sync --from http://127.0.0.1:7070
   sluice sync --from https://sluice.example.com --token slc_... --follow
-  sluice sync`,
+  sluice sync
+  sluice sync --forget http://10.0.0.5:7070`,
 		Args: noArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			return runSync(c.Context(), e, &o)
@@ -59,6 +63,7 @@ is an error naming the peer and the position; nothing of it is appended.`,
 	f.StringArrayVar(&o.from, "from", nil, "a peer's URL (repeatable; remembered; default the remembered peers)")
 	f.StringVar(&o.token, "token", "", "the token for the --from peers ($SLUICE_TOKEN if unset)")
 	f.BoolVarP(&o.follow, "follow", "f", false, "keep pulling as the peers append")
+	f.StringArrayVar(&o.forget, "forget", nil, "forget this remembered peer (its node, position and token) and exit: for a server replaced on purpose (repeatable)")
 	return c
 }
 
@@ -71,6 +76,18 @@ func runSync(ctx context.Context, e *env, o *syncOptions) error {
 		return err
 	}
 	defer n.close()
+	if len(o.forget) > 0 {
+		if len(o.from) > 0 || o.follow {
+			return usagef("--forget goes alone: forget, then sync")
+		}
+		for _, u := range o.forget {
+			if !n.client.ForgetPeer(strings.TrimRight(u, "/")) {
+				return fmt.Errorf("--forget %s: not a remembered peer (sluice status lists them)", u)
+			}
+			e.notef("forgot %s", u)
+		}
+		return n.close()
+	}
 	var peers []replicate.Peer
 	for _, u := range o.from {
 		p := replicate.Peer{URL: strings.TrimRight(u, "/"), Token: o.token}
@@ -90,6 +107,9 @@ func runSync(ctx context.Context, e *env, o *syncOptions) error {
 		err = syncFollow(ctx, e, n, peers)
 	} else {
 		err = syncOnce(ctx, e, n, peers)
+	}
+	if errors.Is(err, replicate.ErrNodeMismatch) {
+		err = fmt.Errorf("%w\n(if that server was replaced on purpose: sluice sync --forget URL, then sync again)", err)
 	}
 	if cerr := n.close(); err == nil {
 		err = cerr

@@ -704,3 +704,32 @@ func TestTokenCommands(t *testing.T) {
 		t.Fatalf("revoke twice: %+v", r)
 	}
 }
+
+// TestSyncReplacedServer: a server replaced by another node at the same
+// address is refused with an error saying what to do; after sync --forget
+// it is pulled as a new peer, and the entries of the old one stay.
+func TestSyncReplacedServer(t *testing.T) {
+	a, b, dev := t.TempDir(), t.TempDir(), t.TempDir()
+	writeBatches(t, a, ssbtest.Generate(ssbtest.Options{Seed: 20, Messages: 50, Authors: 2}), 10)
+	writeBatches(t, b, ssbtest.Generate(ssbtest.Options{Seed: 21, Messages: 30, Authors: 2}), 10)
+	sa, url := serveNode(t, a, "", "--no-index")
+	ok(t, dev, "", "sync", "--no-index", "--from", url)
+	sa.stop(t)
+	sb, _ := serveNode(t, b, strings.TrimPrefix(url, "http://"), "--no-index")
+	defer sb.stop(t)
+	r := sluice(t, dev, "", "sync", "--no-index")
+	if r.code != 1 || !strings.Contains(r.err, "node_mismatch") || !strings.Contains(r.err, "sluice sync --forget") {
+		t.Fatalf("sync from the replaced server: %+v", r)
+	}
+	if _, got := readLog(t, dev); len(got) != 50 {
+		t.Fatalf("the refused sync changed the log: %d entries", len(got))
+	}
+	if r := sluice(t, dev, "", "sync", "--forget", "http://127.0.0.1:1"); r.code != 1 {
+		t.Fatalf("forget an unknown peer: %+v", r)
+	}
+	ok(t, dev, "", "sync", "--forget", url)
+	ok(t, dev, "", "sync", "--no-index", "--from", url)
+	if _, got := readLog(t, dev); len(got) != 80 {
+		t.Fatalf("after forgetting and pulling the new server: %d entries, want 50 + 30", len(got))
+	}
+}
