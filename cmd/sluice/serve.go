@@ -155,7 +155,7 @@ func runServe(ctx context.Context, e *env, o *serveOptions) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	errc := make(chan error, 1+len(o.from))
+	errc := make(chan error, 1)
 	n.runIndexer(ctx, &wg, errc)
 	for _, u := range o.from {
 		p := replicate.Peer{URL: u, Token: o.fromToken}
@@ -165,8 +165,10 @@ func runServe(ctx context.Context, e *env, o *serveOptions) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			// An upstream that refuses us for good is reported; the server
+			// goes on serving what it has.
 			if err := n.client.Follow(ctx, p, nil); err != nil {
-				errc <- err
+				e.notef("stopped following %s: %v", p.URL, err)
 			}
 		}()
 	}
