@@ -42,6 +42,11 @@ made. A running server sees changes at once: a revoked token's streams end.`,
 	add := &cobra.Command{
 		Use:   "add NAME [--scope SCOPE]...",
 		Short: "Make a token and print it (once)",
+		Long: `Make a token named NAME and print it on standard output, once: only its
+SHA-256 is kept (DIR/replicate/tokens.json, mode 0600). Its reader pulls the
+entries without a scope and those of each --scope (an entry's scope, such as
+user:7777; * reads every entry). A name already taken is refused: revoke
+it first.`,
 		Example: `  sluice token add alice-phone --scope user:7777
   sluice token add mirror --scope '*'`,
 		Args: exactArgs(1, "a token name"),
@@ -62,8 +67,10 @@ made. A running server sees changes at once: a revoked token's streams end.`,
 
 	var asJSON bool
 	list := &cobra.Command{
-		Use:     "list [--json]",
-		Short:   "List the tokens (names, scopes, when made; never the tokens)",
+		Use:   "list [--json]",
+		Short: "List the tokens (names, scopes, when made; never the tokens)",
+		Long: `List the tokens readers of sluice serve may use: name, scopes and when it
+was made. The tokens themselves are not kept, so they cannot be listed.`,
 		Example: `  sluice token list`,
 		Args:    noArgs,
 		RunE: func(c *cobra.Command, args []string) error {
@@ -90,8 +97,10 @@ made. A running server sees changes at once: a revoked token's streams end.`,
 	list.Flags().BoolVar(&asJSON, "json", false, "print the tokens as JSON")
 
 	revoke := &cobra.Command{
-		Use:     "revoke NAME",
-		Short:   "Revoke a token: its reader is refused from now on",
+		Use:   "revoke NAME",
+		Short: "Revoke a token: its reader is refused from now on",
+		Long: `Revoke the token named NAME: a running sluice serve refuses it from its next
+request on (401), and its open streams end at their next heartbeat.`,
 		Example: `  sluice token revoke alice-phone`,
 		Args:    exactArgs(1, "a token name"),
 		RunE: func(c *cobra.Command, args []string) error {
