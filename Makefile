@@ -1,6 +1,6 @@
 # sluice — a log-structured database: one append-only log, SQLite views indexed from it.
 #
-#   make demo    build sluice and index the SSB fixture in testdata/ into .demo/, then query it
+#   make demo    build sluice and index the SSB fixture in testdata/ into .demo/, query it, sync it to a second node
 #   make test    vet and run every test (with the race detector)
 #   make build   build bin/sluice
 
@@ -40,6 +40,25 @@ demo: build
 	$(BIN) --dir $(DEMO_DIR) index
 	$(BIN) --dir $(DEMO_DIR) query 'SELECT seq, type, content FROM messages ORDER BY seq DESC LIMIT 1'
 	$(BIN) --dir $(DEMO_DIR) status
+	@echo
+	@echo '# 8. Sync between nodes: serve this log on a free loopback port, and follow it from a second node'
+	@set -e; rm -rf $(DEMO_DIR)/node2 $(DEMO_DIR)/addr; \
+	$(BIN) --dir $(DEMO_DIR) serve --listen 127.0.0.1:0 --addr-file $(DEMO_DIR)/addr & srv=$$!; \
+	trap 'kill $$srv $${node2:-} 2>/dev/null || true; wait 2>/dev/null || true' EXIT; \
+	for i in $$(seq 200); do test -s $(DEMO_DIR)/addr && break; sleep 0.05; done; \
+	url=$$(cat $(DEMO_DIR)/addr); \
+	echo "+ sluice --dir $(DEMO_DIR)/node2 sync --from $$url --follow &"; \
+	$(BIN) --dir $(DEMO_DIR)/node2 sync --from $$url --follow & node2=$$!; \
+	echo '+ sluice --dir $(DEMO_DIR)/node2 query --wait 3001 (the pulled log in its views)'; \
+	$(BIN) --dir $(DEMO_DIR)/node2 query --wait 3001 --timeout 60s 'SELECT count(*) AS messages FROM messages'; \
+	echo '+ sluice --dir $(DEMO_DIR) append --local ... (on the server, while it serves: through its local socket)'; \
+	$(BIN) --dir $(DEMO_DIR) append --local --json '{"key":"%sync=.sha256","value":{"author":"@me.ed25519","sequence":2,"timestamp":2,"content":{"type":"post","text":"hello, second node"}},"timestamp":2}'; \
+	echo '+ sluice --dir $(DEMO_DIR)/node2 query --wait 3002 (it arrives in the second node'"'"'s views)'; \
+	$(BIN) --dir $(DEMO_DIR)/node2 query --wait 3002 --timeout 60s 'SELECT seq, type, content FROM messages ORDER BY seq DESC LIMIT 1'; \
+	kill -INT $$node2; wait $$node2; node2=; \
+	kill -INT $$srv; wait $$srv; srv=; \
+	echo '+ sluice --dir $(DEMO_DIR)/node2 status'; \
+	$(BIN) --dir $(DEMO_DIR)/node2 status
 
 vet:
 	$(GO) vet ./...
@@ -69,6 +88,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParseDelta$$' -fuzztime $(FUZZTIME) ./view/lattice
 	$(GO) test -run '^$$' -fuzz '^FuzzCanonical$$' -fuzztime $(FUZZTIME) ./view/lattice
 	$(GO) test -run '^$$' -fuzz '^FuzzJSONLines$$' -fuzztime $(FUZZTIME) ./cmd/sluice
+	$(GO) test -run '^$$' -fuzz '^FuzzStream$$' -fuzztime $(FUZZTIME) ./replicate
 
 # Micro-benchmarks of the log and the decoder (see bench/README.md for the
 # end-to-end ones).

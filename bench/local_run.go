@@ -469,14 +469,18 @@ type localChild struct {
 // localStartIndexer starts "sluice --dir DIR index --follow" with args
 // and cfg.IndexFlags; its output goes to dir/index.out.
 func localStartIndexer(cfg LocalConfig, dir string, args ...string) (*localChild, error) {
-	out := filepath.Join(dir, "index.out")
+	args = append(append([]string{"--dir", dir, "index", "--follow"}, args...), cfg.IndexFlags...)
+	return startChild(cfg.Sluice, filepath.Join(dir, "index.out"), args...)
+}
+
+// startChild starts sluice with args; its stdout and stderr go to the
+// file out.
+func startChild(sluice, out string, args ...string) (*localChild, error) {
 	f, err := os.Create(out)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	args = append(append([]string{"--dir", dir, "index", "--follow"}, args...), cfg.IndexFlags...)
-	sluice := cfg.Sluice
 	cmd := exec.Command(sluice, args...)
 	cmd.Stdout, cmd.Stderr = f, f
 	localSysProcAttr(cmd)

@@ -109,6 +109,8 @@ type Indexer struct {
 	started    atomic.Int64   // unix nanos of the last Run/SynchronizeUpTo start
 	lastLocalN atomic.Int64   // local entries applied ahead
 	phases     []atomic.Int32 // per file, its Phase; set by its writer
+
+	expect atomic.Uint64 // see Expect (expect.go)
 }
 
 // New returns an Indexer feeding files from src. The files must stay open

@@ -113,7 +113,7 @@ func (ix *Indexer) runOnce(ctx context.Context, until log.Seq, follow bool) erro
 		for _, st := range f.Status() {
 			pipes[i].local = pipes[i].local || st.LocalAhead
 		}
-		if lag := int64(last) - int64(f.MinSince()); ix.opts.BulkLag >= 0 && lag > int64(ix.opts.BulkLag) {
+		if lag := int64(max(last, ix.expected())) - int64(f.MinSince()); ix.opts.BulkLag >= 0 && lag > int64(ix.opts.BulkLag) {
 			if err := f.SetBulk(true); err != nil {
 				return fmt.Errorf("index: %w", err)
 			}
@@ -234,6 +234,13 @@ func (ix *Indexer) read(ctx context.Context, from, until log.Seq, follow bool, p
 			if last, err := ix.src.Last(); err != nil || pos < last {
 				return err
 			}
+		}
+		if follow && pos < ix.expected() {
+			// More is on its way (Expect): not caught up yet.
+			if err := ix.waitExpected(ctx, pos); err != nil {
+				return err
+			}
+			continue
 		}
 		if caughtUp != pos || pos == 0 {
 			caughtUp = pos

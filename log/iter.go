@@ -40,7 +40,8 @@ type iter struct {
 	yield    int
 
 	cur    Entry
-	passed Seq // Position
+	raw    []byte // the frame of cur, as stored (see Raw in wire.go)
+	passed Seq    // Position
 	err    error
 	closed bool
 
@@ -100,7 +101,7 @@ func (it *iter) Next() bool {
 				if p.lost || p.e.Seq < it.skip {
 					continue
 				}
-				it.cur = p.e
+				it.cur, it.raw = p.e, p.frame
 				return true
 			}
 			clear(it.pend) // drop references to old buffers
@@ -144,6 +145,7 @@ func (it *iter) Next() bool {
 			if flags&(flagMore|flagLost) == 0 && len(it.pend) == 0 {
 				// A whole Append of one record: no need to hold it.
 				it.seek.note(e.Seq, it.seg.path, it.bufOff+int64(it.pos))
+				it.raw = it.buf[it.pos : it.pos+n]
 				it.pos += n
 				it.next++
 				it.passed = e.Seq

@@ -1,8 +1,75 @@
-// Package replicate will hold what crosses the network: sending tasks
-// (requests to a server, written to the log as entries) in order and
-// bringing the server's answers and peers' entries back into the log as
-// remote entries.
+// Package replicate is what crosses the network between sluice nodes: a
+// Server that serves a node's log over HTTP, a Client that pulls peers'
+// logs into the local one, tokens and scopes that say who reads what, and
+// the local socket through which other processes append to a log whose
+// writer runs elsewhere.
 //
-// Nothing is implemented yet; no issue has asked for it. The package exists
-// so the project's top-level layout is complete; it exports nothing.
+// # Identity and exactly once
+//
+// An entry keeps its identity (log.ID: the node that first appended it and
+// its seq there) wherever it is replicated. A pulled entry is appended as
+// a remote entry with its author, and with Via (the peer and its seq there)
+// when the peer is not its author. The Client keeps the set of IDs its log
+// holds and skips any entry already there — its own coming back, or one
+// that arrived by another path (A→B→C and A→C) — and it finds its position
+// in each peer's log from the log itself (the Via or author seqs it holds).
+// Both are rebuilt from the log when a Client starts, so a kill -9 of
+// either side at any moment resumes with no gap and no duplicate. The state
+// file (peers.json) saves positions past entries that were skipped; it is
+// written only once what it covers is durable.
+//
+// # Protocol (HTTP/1.1, under /v1)
+//
+//	GET /v1/status      JSON Status: node id, last seq, clock
+//	GET /v1/entries     the entries after a position that the token may read:
+//	    after=N         start after the server's seq N (default 0)
+//	    follow=1        stay open and deliver new entries as they are appended
+//	    limit=K         end after K entries (at a batch end)
+//	    node=NODE       the server's node as the client knows it: else 409 node_mismatch
+//	    check=S&check_id=NODE/SEQ&check_sum=CRC
+//	                    the client holds this entry at the server's seq S (its ID and
+//	                    the crc32c of its payload, 8 hex digits): else 409 diverged
+//	    scope=S         only entries of these scopes (and unscoped ones): 403 if the
+//	                    token does not have them
+//	    format=jsonl    JSON lines (also with Accept: application/x-ndjson)
+//
+// after beyond the server's last seq is 409 cut_back. Errors are JSON:
+// {"error": CODE, "message": TEXT}; no or a bad token is 401 with
+// WWW-Authenticate: Bearer.
+//
+// The binary stream (Content-Type application/x-sluice-stream) is the line
+// "sluice-stream 1", then frames: a type byte, a uvarint length, a body.
+//
+//	h  hello     JSON Hello: the server's node, the after it starts from, its last seq,
+//	             whether it follows and its heartbeat
+//	r  record    one record exactly as the server's log stores it (log/doc.go):
+//	             its crc32c checks it end to end
+//	p  position  uvarint P, uvarint L: every entry up to P was sent or is not for this
+//	             reader; L is the server's last seq. Sent where a batch ends whose last
+//	             record was filtered out, after a long run of filtered entries, at
+//	             the end of what the log holds, and as the heartbeat of an idle
+//	             following stream (every second by default)
+//	e  error     text: the server could not go on (its log is damaged, it stops, the
+//	             token was revoked)
+//	z  end       uvarint P: the end of a stream that does not follow
+//
+// A batch is the records of one Append on the server: every record but
+// the last is flagged "more". The client appends a batch whole, in one
+// Append (several batches may share one), never a part of it: a stream cut
+// or damaged inside a batch appends nothing of it, and the error names the
+// peer and the position reached. A stream that ends without its end frame
+// was cut.
+//
+// The JSON lines form has one object per line, each with a "type": hello,
+// entry (seq, id, via, origin, time, scope, and payload when it is JSON,
+// else payload_base64), position, end, error.
+//
+// # Scopes and tokens
+//
+// An entry may carry a scope (log.Entry.Scope, such as "user:7777"); none
+// means every reader may read it. A TokenStore keeps tokens hashed; a token
+// has scopes, and reads the unscoped entries and those of its scopes ("*"
+// reads all). A server with tokens refuses requests without one (401) and
+// serves each stream only what its token may read, also entries replicated
+// from elsewhere.
 package replicate

@@ -3,6 +3,8 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -10,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sluicedb/sluice/log"
+	"github.com/sluicedb/sluice/replicate"
 )
 
 // appendLockWait is how long append waits for another writer to release
@@ -18,6 +21,7 @@ const appendLockWait = 5 * time.Second
 
 type appendOptions struct {
 	local      bool
+	scope      string
 	value      string
 	durability string
 	wait       bool
@@ -36,12 +40,19 @@ checked before anything is written: one bad line appends nothing.
 
 Entries are remote (replicated or imported) unless --local marks them as
 written by this node's user; the indexer applies local entries ahead of any
-backlog. The seq of each entry is printed, one per line. With --wait, sluice
-prints them only once the views in DIR/views show the entries (read your
-writes), which needs an indexer running (sluice index --follow).`,
+backlog. --scope limits who may read them when the log is served (sluice
+serve: only tokens with that scope). The seq of each entry is printed, one
+per line. With --wait, sluice prints them only once the views in DIR/views
+show the entries (read your writes), which needs an indexer running
+(sluice index --follow, sluice serve or sluice sync --follow).
+
+While sluice serve or sluice sync --follow runs, it is the log's writer:
+append hands the entries to it through the local socket DIR/sluice.sock,
+with the same result.`,
 		Example: `  sluice append --local --json '{"type":"post","text":"hello"}'
   jq -c '.[]' messages.json | sluice append
-  sluice append --local --wait --json '{"type":"post","text":"now"}'`,
+  sluice append --local --wait --json '{"type":"post","text":"now"}'
+  sluice append --local --scope user:7777 --json '{"type":"note","text":"mine"}'`,
 		Args: noArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			if err := checkTimeout(o.timeout); err != nil {
@@ -52,6 +63,7 @@ writes), which needs an indexer running (sluice index --follow).`,
 	}
 	f := c.Flags()
 	f.BoolVar(&o.local, "local", false, "mark the entries as local (written by this node's user)")
+	f.StringVar(&o.scope, "scope", "", `who may read the entries when served, e.g. "user:7777" (default: everybody)`)
 	f.StringVar(&o.value, "json", "", "append this JSON value instead of reading standard input")
 	f.StringVar(&o.durability, "durability", "sync", "when an append is on disk: sync (fsync each), group (share fsyncs), none (leave it to the OS)")
 	f.BoolVar(&o.wait, "wait", false, "wait until the views show the entries before printing their seqs")
@@ -69,6 +81,9 @@ func runAppend(c *cobra.Command, e *env, o *appendOptions) error {
 	if o.local {
 		origin = log.Local
 	}
+	if err := log.CheckScope(o.scope); err != nil {
+		return usagef("--scope: %v", err)
+	}
 	var recs []log.Record
 	if c.Flags().Changed("json") {
 		if err := checkPayload([]byte(o.value)); err != nil {
@@ -85,20 +100,10 @@ func runAppend(c *cobra.Command, e *env, o *appendOptions) error {
 			return fmt.Errorf("nothing to append: standard input held no JSON lines")
 		}
 	}
-	// Another append (or import) may have the log open: wait for it a
-	// little, so that concurrent appends queue instead of failing.
-	l, err := log.Open(e.logDir(), log.Options{Durability: d, LockWait: appendLockWait})
-	if err != nil {
-		return err
+	for i := range recs {
+		recs[i].Scope = o.scope
 	}
-	for _, r := range l.Repairs() {
-		e.notef("repaired the log on open: %s", r)
-	}
-	e.noteInterruptedImport()
-	seqs, err := l.Append(c.Context(), recs...)
-	if cerr := l.Close(); err == nil {
-		err = cerr
-	}
+	seqs, err := appendRecords(c.Context(), e, d, recs)
 	if err != nil {
 		return err
 	}
@@ -114,6 +119,34 @@ func runAppend(c *cobra.Command, e *env, o *appendOptions) error {
 		fmt.Fprintln(w, s)
 	}
 	return w.Flush()
+}
+
+// appendRecords appends recs to DIR/log in one Append, or, when a
+// long-running writer (sluice serve, sync --follow) holds the log, through
+// its local socket.
+func appendRecords(ctx context.Context, e *env, d log.Durability, recs []log.Record) ([]log.Seq, error) {
+	l, err := log.Open(e.logDir(), log.Options{Durability: d})
+	if errors.Is(err, log.ErrLocked) {
+		seqs, ferr := replicate.AppendLocal(ctx, e.socketPath(), d, recs)
+		if !errors.Is(ferr, replicate.ErrNoWriter) {
+			return seqs, ferr
+		}
+		// A writer without a socket (another append, an import): wait for
+		// it a little, so that concurrent appends queue instead of failing.
+		l, err = log.Open(e.logDir(), log.Options{Durability: d, LockWait: appendLockWait})
+	}
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range l.Repairs() {
+		e.notef("repaired the log on open: %s", r)
+	}
+	e.noteInterruptedImport()
+	seqs, err := l.Append(ctx, recs...)
+	if cerr := l.Close(); err == nil {
+		err = cerr
+	}
+	return seqs, err
 }
 
 // readJSONLines reads one JSON value per line; blank lines are skipped. It

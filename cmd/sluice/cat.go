@@ -28,11 +28,13 @@ func newCatCmd(e *env) *cobra.Command {
 		Use:   "cat [--from SEQ] [--follow] [--json]",
 		Short: "Print the log's entries",
 		Long: `Print the payload of every entry of the log, one per line, from --from on.
-With --json, print each entry as a JSON object with its seq, origin, append
-time and payload; a payload that is not JSON (in a log.offset, or a log
-written before append checked payloads) is a string, or, when it is not
-UTF-8 either, payload_base64 (its bytes in base64) instead of payload. With
---follow, keep printing entries as they are appended.
+With --json, print each entry as a JSON object with its seq, id (NODE/SEQ:
+the node that first appended it and its seq there), via (the peer it was
+pulled through, if not its author), origin, scope, append time and payload;
+a payload that is not JSON (in a log.offset, or a log written before append
+checked payloads) is a string, or, when it is not UTF-8 either,
+payload_base64 (its bytes in base64) instead of payload. With --follow,
+keep printing entries as they are appended.
 
 Reads DIR/log by default (without its lock: an appender may run alongside),
 or another log with --log, or an SSB log.offset with --ssb.`,
@@ -49,7 +51,7 @@ or another log with --log, or an SSB log.offset with --ssb.`,
 	o.src.add(f)
 	f.Uint64Var(&o.from, "from", 1, "first seq to print")
 	f.BoolVarP(&o.follow, "follow", "f", false, "keep printing new entries as they are appended")
-	f.BoolVar(&o.json, "json", false, "print entries as JSON objects with seq, origin, time and payload")
+	f.BoolVar(&o.json, "json", false, "print entries as JSON objects with seq, id, via, origin, scope, time and payload")
 	return c
 }
 
@@ -113,17 +115,27 @@ func writeEntry(w io.Writer, ent log.Entry, asJSON bool) error {
 		s := ent.Time.UTC().Format(time.RFC3339Nano)
 		t = &s
 	}
+	var id, via string
+	if !ent.ID.IsZero() {
+		id = ent.ID.String()
+	}
+	if !ent.Via.IsZero() {
+		via = ent.Via.String()
+	}
+	out := struct {
+		Seq     log.Seq `json:"seq"`
+		ID      string  `json:"id,omitempty"`
+		Via     string  `json:"via,omitempty"`
+		Origin  string  `json:"origin"`
+		Scope   string  `json:"scope,omitempty"`
+		Time    *string `json:"time"`
+		Payload any     `json:"payload,omitempty"` // nil only with Base64
+		Base64  []byte  `json:"payload_base64,omitempty"`
+	}{Seq: ent.Seq, ID: id, Via: via, Origin: ent.Origin.String(), Scope: ent.Scope, Time: t}
 	// The payload as it is when it is JSON; a payload that is not (a
 	// foreign log's, or written before append checked payloads) as a
 	// string when it is UTF-8, else base64 in payload_base64: every line
 	// is valid JSON.
-	out := struct {
-		Seq     log.Seq `json:"seq"`
-		Origin  string  `json:"origin"`
-		Time    *string `json:"time"`
-		Payload any     `json:"payload,omitempty"` // nil only with Base64
-		Base64  []byte  `json:"payload_base64,omitempty"`
-	}{Seq: ent.Seq, Origin: ent.Origin.String(), Time: t}
 	switch {
 	case isJSONText(ent.Payload):
 		out.Payload = json.RawMessage(ent.Payload)
@@ -173,6 +185,6 @@ func newTailCmd(e *env) *cobra.Command {
 	o.src.add(f)
 	f.IntVarP(&n, "lines", "n", 10, "how many entries to print")
 	f.BoolVarP(&o.follow, "follow", "f", false, "keep printing new entries as they are appended")
-	f.BoolVar(&o.json, "json", false, "print entries as JSON objects with seq, origin, time and payload")
+	f.BoolVar(&o.json, "json", false, "print entries as JSON objects with seq, id, via, origin, scope, time and payload")
 	return c
 }

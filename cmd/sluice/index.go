@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"time"
@@ -14,8 +13,6 @@ import (
 
 	"github.com/sluicedb/sluice/index"
 	"github.com/sluicedb/sluice/log"
-	"github.com/sluicedb/sluice/view"
-	"github.com/sluicedb/sluice/view/sqlview"
 )
 
 type indexOptions struct {
@@ -116,52 +113,11 @@ func runIndex(ctx context.Context, e *env, o *indexOptions) error {
 		f.SetPollInterval(o.poll)
 		f.SetWatch(!o.noWatch)
 	}
-	lock, err := e.lockViews()
+	files, release, err := e.openViewFiles(views, o.replace, o.follow)
 	if err != nil {
 		return err
 	}
-	defer lock.Unlock()
-	if err := e.checkViewFiles(views, o.replace); err != nil {
-		return err
-	}
-	logf := func(format string, args ...any) { e.notef(format, args...) }
-	var files []*view.File
-	defer func() {
-		for _, f := range files {
-			f.Close()
-		}
-	}()
-	for _, v := range views {
-		f, err := view.OpenFile(e.viewFilePath(v.Name()), []view.View{v}, view.Options{Logf: logf})
-		if err != nil {
-			return err
-		}
-		files = append(files, f)
-		if sv, ok := v.(*sqlview.View); ok {
-			abs, err := filepath.Abs(sv.Path())
-			if err == nil {
-				err = f.SetInfo(sqlViewInfo, abs)
-			}
-			if err != nil {
-				return err
-			}
-		}
-	}
-	info := &indexerInfo{PID: os.Getpid(), Follow: o.follow, Started: time.Now().UTC()}
-	for _, f := range files {
-		abs, err := filepath.Abs(f.Path()) // for waiters in other directories
-		if err != nil {
-			return err
-		}
-		for _, name := range f.Names() {
-			info.Views = append(info.Views, indexedView{Name: name, File: abs})
-		}
-	}
-	removeInfo, err := e.writeIndexerInfo(info)
-	if err != nil {
-		return err
-	}
-	defer removeInfo()
+	defer release()
 	ix, err := index.New(src, files, index.Options{BatchSize: o.batch, TxEntries: o.txEntries, NoPriority: o.noPriority, BacklogShare: o.share})
 	if err != nil {
 		return err

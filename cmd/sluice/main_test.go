@@ -49,11 +49,17 @@ func ok(t *testing.T, dir, in string, args ...string) string {
 	return r.out
 }
 
+// sluiceCmd is the command of a sluice child process: this test binary.
+func sluiceCmd(dir string, args ...string) *exec.Cmd {
+	cmd := exec.Command(os.Args[0], append([]string{"--dir", dir}, args...)...)
+	cmd.Env = append(os.Environ(), "SLUICE_TEST_MAIN=1")
+	return cmd
+}
+
 // process starts sluice as a child process.
 func process(t *testing.T, dir string, args ...string) (*exec.Cmd, *bufio.Scanner) {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], append([]string{"--dir", dir}, args...)...)
-	cmd.Env = append(os.Environ(), "SLUICE_TEST_MAIN=1")
+	cmd := sluiceCmd(dir, args...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/sluicedb/sluice/log"
 	"github.com/sluicedb/sluice/log/offset"
+	"github.com/sluicedb/sluice/replicate"
 )
 
 // logStatus is what sluice status reports.
@@ -30,6 +31,20 @@ type logStatus struct {
 	LastOpen *time.Time   `json:"last_open,omitempty"`
 	Repairs  []log.Repair `json:"repairs"`
 	Lost     *log.Loss    `json:"lost,omitempty"`
+	// Peers are the nodes sluice sync pulls from (DIR/log only).
+	Peers []peerStatus `json:"peers,omitempty"`
+}
+
+// peerStatus is a peer in sluice status.
+type peerStatus struct {
+	URL         string     `json:"url"`
+	Node        string     `json:"node,omitempty"`
+	Position    log.Seq    `json:"position"`
+	Last        log.Seq    `json:"last"`
+	Behind      log.Seq    `json:"behind"`
+	LastContact *time.Time `json:"last_contact,omitempty"`
+	LastError   string     `json:"last_error,omitempty"`
+	ErrorTime   *time.Time `json:"error_time,omitempty"`
 }
 
 func newStatusCmd(e *env) *cobra.Command {
@@ -37,12 +52,17 @@ func newStatusCmd(e *env) *cobra.Command {
 	var asJSON bool
 	c := &cobra.Command{
 		Use:   "status [--json]",
-		Short: "Show the log's head seq, size, entries by origin and last repairs",
-		Long: `Show the log's head seq, its durable mark (the highest seq acknowledged as
-on disk), its size on disk, how many entries are local and remote (this reads
-the whole log), and what the last open for writing repaired (a torn tail cut
-off after a crash) or accepted as lost, if anything. If the log ends before
-its mark, acknowledged entries are missing: status says which and fails.`,
+		Short: "Show the log's node, head seq, size, entries by origin, last repairs and peers",
+		Long: `Show the log's node id, head seq, its durable mark (the highest seq
+acknowledged as on disk), its size on disk, how many entries are local and
+remote (this reads the whole log), and what the last open for writing
+repaired (a torn tail cut off after a crash) or accepted as lost, if
+anything. If the log ends before its mark, acknowledged entries are missing:
+status says which and fails.
+
+Then the peers sluice sync pulls from: how far it got in each one's log, how
+many entries it is behind (as last heard), when it last heard from it and the
+last error, as a running sync --follow last saved them (every 2 s).`,
 		Example: `  sluice status
   sluice status --json | jq .head
   sluice status --ssb ~/.ssb`,
@@ -65,6 +85,9 @@ its mark, acknowledged entries are missing: status says which and fails.`,
 			}
 			tw := tabwriter.NewWriter(e.out, 0, 4, 2, ' ', 0)
 			fmt.Fprintf(tw, "log:\t%s (%s)\n", st.Path, st.Format)
+			if st.Node != "" {
+				fmt.Fprintf(tw, "node:\t%s\n", st.Node)
+			}
 			fmt.Fprintf(tw, "head seq:\t%d\n", st.Head)
 			if st.Format == "sluice" {
 				fmt.Fprintf(tw, "mark:\t%d (the highest seq acknowledged as durable)\n", st.Mark)
@@ -95,6 +118,9 @@ its mark, acknowledged entries are missing: status says which and fails.`,
 				}
 			}
 			if err := tw.Flush(); err != nil {
+				return err
+			}
+			if err := writePeers(e, st.Peers); err != nil {
 				return err
 			}
 			return lostError(st)
@@ -133,6 +159,11 @@ func readStatus(e *env, sf *sourceFlags) (*logStatus, error) {
 		return nil, err
 	}
 	st.Mark = mark
+	if sf.logPath == "" {
+		if st.Peers, err = readPeers(e); err != nil {
+			return nil, err
+		}
+	}
 	matches, _ := filepath.Glob(filepath.Join(dir, "[0-9]*"))
 	for _, m := range matches {
 		if fi, err := os.Stat(m); err == nil {
@@ -168,4 +199,52 @@ func lostError(st *logStatus) error {
 	}
 	return fmt.Errorf("the log ends at seq %d before its durable mark %d: acknowledged seqs %d..%d are missing; "+
 		"restore the log's files, or accept the loss with sluice repair --accept-loss", st.Head, st.Mark, st.Head+1, st.Mark)
+}
+
+// readPeers reads the peers sluice sync remembers, with where it stands.
+func readPeers(e *env) ([]peerStatus, error) {
+	ps, _, err := replicate.ReadPeers(e.peersPath())
+	if err != nil {
+		return nil, err
+	}
+	var out []peerStatus
+	for _, p := range ps {
+		s := peerStatus{URL: p.URL, Position: p.Position, Last: p.Last, Behind: p.Behind(), LastError: p.LastError}
+		if !p.Node.IsZero() {
+			s.Node = p.Node.String()
+		}
+		if !p.LastContact.IsZero() {
+			s.LastContact = &p.LastContact
+		}
+		if !p.ErrorTime.IsZero() {
+			s.ErrorTime = &p.ErrorTime
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// writePeers prints the peers table.
+func writePeers(e *env, peers []peerStatus) error {
+	if len(peers) == 0 {
+		return nil
+	}
+	fmt.Fprintln(e.out)
+	tw := tabwriter.NewWriter(e.out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "PEER\tPOSITION\tBEHIND\tLAST CONTACT\tLAST ERROR")
+	for _, p := range peers {
+		contact := "never"
+		if p.LastContact != nil {
+			contact = p.LastContact.Local().Format(time.DateTime)
+		}
+		lastErr := "-"
+		if p.LastError != "" {
+			lastErr = p.LastError
+			if p.ErrorTime != nil {
+				lastErr = p.ErrorTime.Local().Format(time.DateTime) + ": " + lastErr
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\n", p.URL, p.Position, p.Behind, contact, lastErr)
+	}
+	return tw.Flush()
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/sluicedb/sluice/internal/fsutil"
 	"github.com/sluicedb/sluice/view"
@@ -170,4 +171,64 @@ func (e *env) lockViews() (*fsutil.FileLock, error) {
 		return nil, fmt.Errorf("%s is writing the views in %s; stop it first", who, e.viewsDir())
 	}
 	return l, err
+}
+
+// openViewFiles takes the views' lock, checks the view files (see
+// checkViewFiles; replace accepts a new definition), opens one file per
+// view in DIR/views and records them for waiters (indexerInfo: follow says
+// whether the indexer keeps going). release closes the files, removes the
+// record and unlocks.
+func (e *env) openViewFiles(views []view.View, replace, follow bool) ([]*view.File, func(), error) {
+	lock, err := e.lockViews()
+	if err != nil {
+		return nil, nil, err
+	}
+	var files []*view.File
+	removeInfo := func() {}
+	release := func() {
+		removeInfo()
+		for _, f := range files {
+			f.Close()
+		}
+		lock.Unlock()
+	}
+	fail := func(err error) ([]*view.File, func(), error) {
+		release()
+		return nil, nil, err
+	}
+	if err := e.checkViewFiles(views, replace); err != nil {
+		return fail(err)
+	}
+	logf := func(format string, args ...any) { e.notef(format, args...) }
+	for _, v := range views {
+		f, err := view.OpenFile(e.viewFilePath(v.Name()), []view.View{v}, view.Options{Logf: logf})
+		if err != nil {
+			return fail(err)
+		}
+		files = append(files, f)
+		if sv, ok := v.(*sqlview.View); ok {
+			abs, err := filepath.Abs(sv.Path())
+			if err == nil {
+				err = f.SetInfo(sqlViewInfo, abs)
+			}
+			if err != nil {
+				return fail(err)
+			}
+		}
+	}
+	info := &indexerInfo{PID: os.Getpid(), Follow: follow, Started: time.Now().UTC()}
+	for _, f := range files {
+		abs, err := filepath.Abs(f.Path()) // for waiters in other directories
+		if err != nil {
+			return fail(err)
+		}
+		for _, name := range f.Names() {
+			info.Views = append(info.Views, indexedView{Name: name, File: abs})
+		}
+	}
+	if removeInfo, err = e.writeIndexerInfo(info); err != nil {
+		removeInfo = func() {}
+		return fail(err)
+	}
+	return files, release, nil
 }
