@@ -1,0 +1,307 @@
+package query
+
+import (
+	"database/sql/driver"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	sqlite3 "github.com/mattn/go-sqlite3"
+
+	"github.com/sluicedb/sluice/log"
+)
+
+// Limits of a worker's batches: how many subscriptions it takes from the
+// queue at once, and how long one read transaction may stay open (a reader
+// keeps the writer's checkpoints from going past its snapshot).
+const (
+	batchMax = 256
+	txMax    = 20 * time.Millisecond
+)
+
+// worker re-runs queries on a connection of its own.
+type worker struct {
+	l     *Live
+	g     *generation
+	conn  *sqlite3.SQLiteConn
+	stmts map[*Subscription]driver.Stmt // prepared on conn
+	meta  map[string]*metaStmts         // by file; prepared on conn
+	seen  uint64                        // Live.closes when stmts was last swept
+}
+
+// metaStmts read a file's progress: each view's since, and the local
+// entries applied ahead.
+type metaStmts struct {
+	since, ahead driver.Stmt
+}
+
+// fileMeta is a file's progress as a read transaction sees it.
+type fileMeta struct {
+	since map[string]log.Seq
+	ahead map[string][]log.Seq
+	names []string // the views, sorted
+}
+
+// work is a worker goroutine of generation g.
+func (l *Live) work(g *generation) {
+	defer g.wg.Done()
+	w := &worker{l: l, g: g, stmts: map[*Subscription]driver.Stmt{}, meta: map[string]*metaStmts{}}
+	c := &connector{files: l.db.files, d: &sqlite3.SQLiteDriver{}}
+	dc, err := c.Connect(g.ctx)
+	if err == nil {
+		w.conn = dc.(*sqlite3.SQLiteConn)
+		defer w.close()
+	}
+	for {
+		batch, dead := l.take(g, w)
+		for _, s := range dead {
+			w.stmts[s].Close()
+			delete(w.stmts, s)
+		}
+		if len(batch) == 0 {
+			select {
+			case <-g.work:
+				continue
+			case <-g.ctx.Done():
+				return
+			}
+		}
+		if err != nil {
+			l.finish(g, batch, nil, fmt.Errorf("live query: open views: %w", err))
+			continue
+		}
+		w.runBatch(batch)
+	}
+}
+
+// take pops up to batchMax subscriptions from the queue and marks them
+// running: a change noticed from now on runs them again after. It also
+// returns the closed subscriptions w holds statements of.
+func (l *Live) take(g *generation, w *worker) (batch, dead []*Subscription) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := min(len(g.queue), batchMax)
+	batch = append(batch, g.queue[:n]...)
+	g.queue = append(g.queue[:0], g.queue[n:]...)
+	for _, s := range batch {
+		s.queued, s.running = false, true
+	}
+	if w.seen != l.closes {
+		w.seen = l.closes
+		for s := range w.stmts {
+			if _, open := l.subs[s]; !open {
+				dead = append(dead, s)
+			}
+		}
+	}
+	return batch, dead
+}
+
+func (w *worker) close() {
+	for _, st := range w.stmts {
+		st.Close()
+	}
+	for _, m := range w.meta {
+		m.close()
+	}
+	w.conn.Close()
+}
+
+func (m *metaStmts) close() {
+	if m.since != nil {
+		m.since.Close()
+	}
+	if m.ahead != nil {
+		m.ahead.Close()
+	}
+}
+
+// runBatch re-runs the subscriptions of batch in read transactions of at
+// most txMax each (a query that takes longer has one of its own), then
+// delivers the results that changed.
+func (w *worker) runBatch(batch []*Subscription) {
+	results := make([]*Result, len(batch))
+	errs := make([]error, len(batch))
+	inTx := false
+	var txStart time.Time
+	var metas map[string]*fileMeta
+	end := func() {
+		if inTx {
+			// A read transaction: COMMIT only ends it.
+			w.conn.Exec("COMMIT", nil)
+			inTx = false
+		}
+	}
+	for i, s := range batch {
+		if w.g.ctx.Err() != nil {
+			break
+		}
+		if !inTx {
+			if _, err := w.conn.Exec("BEGIN", nil); err != nil {
+				errs[i] = fmt.Errorf("live query: begin: %w", err)
+				continue
+			}
+			inTx, txStart, metas = true, time.Now(), map[string]*fileMeta{}
+		}
+		results[i], errs[i] = w.run(s, metas)
+		if time.Since(txStart) >= txMax {
+			end()
+		}
+	}
+	end()
+	now := time.Now()
+	for _, r := range results {
+		if r != nil {
+			r.Time = now
+		}
+	}
+	w.l.deliver(w.g, batch, results, errs)
+}
+
+// run runs s's query and reads the progress of the views it reads, in the
+// open read transaction.
+func (w *worker) run(s *Subscription, metas map[string]*fileMeta) (*Result, error) {
+	st := w.stmts[s]
+	if st == nil {
+		var err error
+		if st, err = w.conn.Prepare(s.query); err != nil {
+			return nil, fmt.Errorf("live query: %w", err)
+		}
+		w.stmts[s] = st
+	}
+	r := &Result{}
+	cols, err := queryRows(w.g.ctx, st, s.args, func(v []driver.Value) {
+		row := make([]any, len(v))
+		for i, x := range v {
+			if b, ok := x.([]byte); ok {
+				x = append([]byte(nil), b...)
+			}
+			row[i] = x
+		}
+		r.Rows = append(r.Rows, row)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("live query: %w", err)
+	}
+	r.Columns = cols
+	for _, f := range s.files {
+		m := metas[f]
+		if m == nil {
+			if m, err = w.readMeta(f); err != nil {
+				return nil, fmt.Errorf("live query: read the progress of %s: %w", f, err)
+			}
+			metas[f] = m
+		}
+		views, all := s.views[f], s.views[f] == nil
+		for _, v := range m.names {
+			if all || slices.Contains(views, v) {
+				r.Views = append(r.Views, ViewState{File: f, View: v, Since: m.since[v], Ahead: m.ahead[v]})
+			}
+		}
+	}
+	return r, nil
+}
+
+// readMeta reads file's progress. A file without sluice's meta tables yet
+// (an indexer is creating it) has no views.
+func (w *worker) readMeta(file string) (*fileMeta, error) {
+	m := &fileMeta{since: map[string]log.Seq{}, ahead: map[string][]log.Seq{}}
+	ms := w.meta[file]
+	if ms == nil {
+		ms = &metaStmts{}
+		var err error
+		ms.since, err = w.conn.Prepare(fmt.Sprintf(`SELECT name, since FROM %s.sluice_views ORDER BY name`, quoteIdent(file)))
+		if err == nil {
+			ms.ahead, err = w.conn.Prepare(fmt.Sprintf(`SELECT view, seq FROM %s.sluice_ahead ORDER BY view, seq`, quoteIdent(file)))
+		}
+		if err != nil {
+			ms.close()
+			if strings.Contains(err.Error(), "no such table") {
+				return m, nil
+			}
+			return nil, err
+		}
+		w.meta[file] = ms
+	}
+	_, err := queryRows(w.g.ctx, ms.since, nil, func(v []driver.Value) {
+		name, _ := v[0].(string)
+		since, _ := v[1].(int64)
+		m.names = append(m.names, name)
+		m.since[name] = log.Seq(since)
+	})
+	if err != nil {
+		return nil, err
+	}
+	_, err = queryRows(w.g.ctx, ms.ahead, nil, func(v []driver.Value) {
+		name, _ := v[0].(string)
+		seq, _ := v[1].(int64)
+		m.ahead[name] = append(m.ahead[name], log.Seq(seq))
+	})
+	return m, err
+}
+
+// deliver hands the results of a batch over: a result that differs from
+// the subscription's last one is delivered, an error ends the subscription,
+// and a subscription whose files changed while it ran is queued again.
+// Results of a generation that is stopping are dropped.
+func (l *Live) deliver(g *generation, batch []*Subscription, results []*Result, errs []error) {
+	for i, s := range batch {
+		r := results[i]
+		if r == nil || g.ctx.Err() != nil {
+			continue
+		}
+		l.stats.runs.Add(1)
+		changed := s.last == nil || !sameRows(s.last, r)
+		if testHookRun != nil {
+			testHookRun(s, r, changed)
+		}
+		if !changed {
+			continue
+		}
+		r.N = 1
+		if s.last != nil {
+			r.N = s.last.N + 1
+		}
+		s.last = r
+		l.stats.results.Add(1)
+		s.deliver(r)
+	}
+	l.finish(g, batch, errs, nil)
+}
+
+// testHookRun, if set (by tests only), is called after every run of a
+// query with its result and whether it is delivered.
+var testHookRun func(s *Subscription, r *Result, delivered bool)
+
+// finish marks the subscriptions of batch as no longer running and queues
+// again those that asked for it; those with an error (errs[i], or err for
+// all) end with it.
+func (l *Live) finish(g *generation, batch []*Subscription, errs []error, err error) {
+	var failed []*Subscription
+	var why []error
+	l.mu.Lock()
+	for i, s := range batch {
+		s.running = false
+		e := err
+		if errs != nil && errs[i] != nil {
+			e = errs[i]
+		}
+		if e != nil && g.ctx.Err() == nil {
+			failed, why = append(failed, s), append(why, e)
+			continue
+		}
+		if s.again {
+			s.again = false
+			if _, open := l.subs[s]; open {
+				g.enqueue(s)
+			}
+		}
+	}
+	l.mu.Unlock()
+	for i, s := range failed {
+		// Not end: a worker must not wait for its own generation.
+		l.remove(s)
+		s.finish(why[i])
+	}
+}
