@@ -39,6 +39,12 @@ type LiveOptions struct {
 	// Workers is how many goroutines re-run queries, each on a
 	// connection of its own; default 1.
 	Workers int
+	// Share bounds the time spent re-running queries (summed over the
+	// workers) to this share of the wall time, averaged over about a
+	// second, so that live queries cannot starve an indexer of CPU: while
+	// changes keep coming faster than the queries can follow, results come
+	// less often. Default 0.25; negative means no bound.
+	Share float64
 }
 
 func (o LiveOptions) withDefaults() LiveOptions {
@@ -50,6 +56,9 @@ func (o LiveOptions) withDefaults() LiveOptions {
 	}
 	if o.Workers <= 0 {
 		o.Workers = 1
+	}
+	if o.Share == 0 {
+		o.Share = 0.25
 	}
 	return o
 }
@@ -112,6 +121,7 @@ type generation struct {
 	wg     sync.WaitGroup
 	kick   chan struct{} // cap 1: new subscriptions are pending for the watcher
 	work   chan struct{} // cap Workers: the queue is not empty
+	budget *budget       // the workers' running time
 
 	// Guarded by Live.mu:
 	pending []*Subscription            // not yet registered by the watcher
@@ -179,7 +189,7 @@ func (l *Live) Subscribe(ctx context.Context, query string, args ...any) (*Subsc
 // start starts a generation. l.mu must be held.
 func (l *Live) start() *generation {
 	ctx, cancel := context.WithCancel(context.Background())
-	g := &generation{ctx: ctx, cancel: cancel, kick: make(chan struct{}, 1), work: make(chan struct{}, l.opts.Workers), files: map[string][]*Subscription{}}
+	g := &generation{ctx: ctx, cancel: cancel, kick: make(chan struct{}, 1), work: make(chan struct{}, l.opts.Workers), budget: newBudget(l.opts.Share, time.Now), files: map[string][]*Subscription{}}
 	l.gen = g
 	g.wg.Add(1 + l.opts.Workers)
 	go l.watch(g)

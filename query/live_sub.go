@@ -69,9 +69,11 @@ type Subscription struct {
 	// Guarded by Live.mu: where the subscription is in the re-run queue.
 	queued, running, again bool
 
-	// The last result delivered. Only the worker running the
-	// subscription touches it; Live.mu orders the hand-overs.
+	// The last result delivered, and how long the last run took. Only
+	// the worker running the subscription touches them; Live.mu orders
+	// the hand-overs.
 	last *Result
+	cost time.Duration
 
 	mu        sync.Mutex
 	latest    *Result

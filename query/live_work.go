@@ -4,6 +4,7 @@ import (
 	"database/sql/driver"
 	"fmt"
 	"slices"
+	"sort"
 	"strings"
 	"time"
 
@@ -54,6 +55,9 @@ func (l *Live) work(g *generation) {
 		defer w.close()
 	}
 	for {
+		if g.budget.wait(g.ctx) != nil {
+			return
+		}
 		batch, dead := l.take(g, w)
 		for _, s := range dead {
 			w.stmts[s].Close()
@@ -68,7 +72,9 @@ func (l *Live) work(g *generation) {
 			}
 		}
 		if err != nil {
-			l.finish(g, batch, nil, fmt.Errorf("live query: open views: %w", err))
+			for _, s := range batch {
+				l.done(g, s, nil, fmt.Errorf("live query: open views: %w", err))
+			}
 			continue
 		}
 		w.runBatch(batch)
@@ -117,12 +123,13 @@ func (m *metaStmts) close() {
 	}
 }
 
-// runBatch re-runs the subscriptions of batch in read transactions of at
-// most txMax each (a query that takes longer has one of its own), then
-// delivers the results that changed.
+// runBatch re-runs the subscriptions of batch, those whose last run was
+// quickest first, in read transactions of at most txMax each (a query that
+// takes longer has one of its own), and delivers each result that changed
+// as soon as it has it. Once the budget is spent, the rest of the batch
+// goes back to the head of the queue.
 func (w *worker) runBatch(batch []*Subscription) {
-	results := make([]*Result, len(batch))
-	errs := make([]error, len(batch))
+	sort.SliceStable(batch, func(i, j int) bool { return batch[i].cost < batch[j].cost })
 	inTx := false
 	var txStart time.Time
 	var metas map[string]*fileMeta
@@ -133,30 +140,34 @@ func (w *worker) runBatch(batch []*Subscription) {
 			inTx = false
 		}
 	}
+	defer end()
 	for i, s := range batch {
 		if w.g.ctx.Err() != nil {
-			break
+			return // stopping: nothing is delivered any more
 		}
 		if !inTx {
 			if _, err := w.conn.Exec("BEGIN", nil); err != nil {
-				errs[i] = fmt.Errorf("live query: begin: %w", err)
+				w.l.done(w.g, s, nil, fmt.Errorf("live query: begin: %w", err))
 				continue
 			}
 			inTx, txStart, metas = true, time.Now(), map[string]*fileMeta{}
 		}
-		results[i], errs[i] = w.run(s, metas)
-		if time.Since(txStart) >= txMax {
-			end()
-		}
-	}
-	end()
-	now := time.Now()
-	for _, r := range results {
+		start := time.Now()
+		r, err := w.run(s, metas)
+		now := time.Now()
+		s.cost = now.Sub(start)
 		if r != nil {
 			r.Time = now
 		}
+		w.l.done(w.g, s, r, err)
+		if !w.g.budget.charge(s.cost) {
+			w.l.requeue(w.g, batch[i+1:])
+			return
+		}
+		if now.Sub(txStart) >= txMax {
+			end()
+		}
 	}
-	w.l.deliver(w.g, batch, results, errs)
 }
 
 // run runs s's query and reads the progress of the views it reads, in the
@@ -241,67 +252,67 @@ func (w *worker) readMeta(file string) (*fileMeta, error) {
 	return m, err
 }
 
-// deliver hands the results of a batch over: a result that differs from
-// the subscription's last one is delivered, an error ends the subscription,
-// and a subscription whose files changed while it ran is queued again.
-// Results of a generation that is stopping are dropped.
-func (l *Live) deliver(g *generation, batch []*Subscription, results []*Result, errs []error) {
-	for i, s := range batch {
-		r := results[i]
-		if r == nil || g.ctx.Err() != nil {
-			continue
-		}
+// done hands a run's outcome over: a result that differs from the
+// subscription's last one is delivered; an error ends the subscription;
+// a subscription whose files changed while it ran is queued again (for a
+// later batch, so a read transaction of its own). Results of a generation
+// that is stopping are dropped.
+func (l *Live) done(g *generation, s *Subscription, r *Result, err error) {
+	if r != nil && g.ctx.Err() == nil {
 		l.stats.runs.Add(1)
 		changed := s.last == nil || !sameRows(s.last, r)
 		if testHookRun != nil {
 			testHookRun(s, r, changed)
 		}
-		if !changed {
-			continue
+		if changed {
+			r.N = 1
+			if s.last != nil {
+				r.N = s.last.N + 1
+			}
+			s.last = r
+			l.stats.results.Add(1)
+			s.deliver(r)
 		}
-		r.N = 1
-		if s.last != nil {
-			r.N = s.last.N + 1
-		}
-		s.last = r
-		l.stats.results.Add(1)
-		s.deliver(r)
 	}
-	l.finish(g, batch, errs, nil)
+	l.mu.Lock()
+	s.running = false
+	failed := err != nil && g.ctx.Err() == nil
+	if s.again && !failed {
+		s.again = false
+		if _, open := l.subs[s]; open {
+			g.enqueue(s)
+		}
+	}
+	l.mu.Unlock()
+	if failed {
+		// Not end: a worker must not wait for its own generation.
+		l.remove(s)
+		s.finish(err)
+	}
+}
+
+// requeue puts subscriptions taken for a batch but not run back at the
+// head of the queue.
+func (l *Live) requeue(g *generation, subs []*Subscription) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var back []*Subscription
+	for _, s := range subs {
+		s.running, s.again = false, false
+		if _, open := l.subs[s]; open {
+			s.queued = true
+			back = append(back, s)
+		}
+	}
+	g.queue = append(back, g.queue...)
+	if len(back) > 0 {
+		select {
+		case g.work <- struct{}{}:
+		default:
+		}
+	}
 }
 
 // testHookRun, if set (by tests only), is called after every run of a
 // query with its result and whether it is delivered.
 var testHookRun func(s *Subscription, r *Result, delivered bool)
-
-// finish marks the subscriptions of batch as no longer running and queues
-// again those that asked for it; those with an error (errs[i], or err for
-// all) end with it.
-func (l *Live) finish(g *generation, batch []*Subscription, errs []error, err error) {
-	var failed []*Subscription
-	var why []error
-	l.mu.Lock()
-	for i, s := range batch {
-		s.running = false
-		e := err
-		if errs != nil && errs[i] != nil {
-			e = errs[i]
-		}
-		if e != nil && g.ctx.Err() == nil {
-			failed, why = append(failed, s), append(why, e)
-			continue
-		}
-		if s.again {
-			s.again = false
-			if _, open := l.subs[s]; open {
-				g.enqueue(s)
-			}
-		}
-	}
-	l.mu.Unlock()
-	for i, s := range failed {
-		// Not end: a worker must not wait for its own generation.
-		l.remove(s)
-		s.finish(why[i])
-	}
-}
