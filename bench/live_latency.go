@@ -39,19 +39,17 @@ type LiveLatencyRun struct {
 	// Queries is how many live queries were open: the measured one, and
 	// the rest of the mix.
 	Queries int
-	// Samples are the latencies from Append returning, Stats their
-	// percentiles; CallSamples and CallStats the same from Append being
-	// called (they include the append's fsync, during which the indexer
-	// may already have read the entry).
-	Samples, CallSamples []time.Duration
-	Stats, CallStats     LocalStats
+	// Samples are the latencies, Stats their percentiles.
+	Samples []time.Duration
+	Stats   LocalStats
 	// IdleCPU is the cores this process used, its queries open and
 	// nothing appended (runs across processes only, where this process
 	// does nothing else; -1 otherwise).
 	IdleCPU float64
 	// Runs and Results count the Live's query runs and delivered results
-	// during the appends.
+	// during the appends, RunTime the time the runs took.
 	Runs, Results uint64
+	RunTime       time.Duration
 }
 
 // Name describes the run's setup.
@@ -118,7 +116,10 @@ func liveLatency(ctx context.Context, cfg LiveConfig, res *LiveResult, work stri
 
 // liveLatencyOnce runs one latency setup over the caught-up views in dir.
 func liveLatencyOnce(ctx context.Context, cfg LiveConfig, dir string, run *LiveLatencyRun, mix []liveQuery) (err error) {
-	l, err := log.Open(filepath.Join(dir, "log"), log.Options{})
+	// Durability none: the time measured is the indexer's and the live
+	// query's, not the disk's (an fsync on this shared disk varies by
+	// tens of milliseconds).
+	l, err := log.Open(filepath.Join(dir, "log"), log.Options{Durability: log.SyncNone})
 	if err != nil {
 		return err
 	}
@@ -181,15 +182,15 @@ func liveLatencyOnce(ctx context.Context, cfg LiveConfig, dir string, run *LiveL
 	measured := subs[len(subs)-1]
 	name := fmt.Sprintf("live-%d-%t-%s-%d-%d", run.Round, run.InProcess, run.Detect, run.Queries, time.Now().UnixNano())
 	prev := ""
-	appendOne := func(i int) (seq log.Seq, called, returned time.Time, err error) {
+	appendOne := func(i int) (log.Seq, time.Time, error) {
 		payload, key := localMessage(name, i, prev, time.Now())
 		prev = key
-		called = time.Now()
+		called := time.Now()
 		seqs, err := l.Append(ctx, log.Record{Origin: log.Local, Payload: payload})
 		if err != nil {
-			return 0, called, called, err
+			return 0, called, err
 		}
-		return seqs[0], called, time.Now(), nil
+		return seqs[0], called, nil
 	}
 	await := func(seq log.Seq) error {
 		for {
@@ -202,13 +203,16 @@ func liveLatencyOnce(ctx context.Context, cfg LiveConfig, dir string, run *LiveL
 			}
 		}
 	}
-	// A warm-up append (the child may still be starting), not counted.
-	seq, _, _, err := appendOne(1)
-	if err == nil {
-		err = await(seq)
-	}
-	if err != nil {
-		return err
+	// Warm-up appends (the child may still be starting), not counted.
+	const warmUp = 5
+	for i := 1; i <= warmUp; i++ {
+		seq, _, err := appendOne(i)
+		if err == nil {
+			err = await(seq)
+		}
+		if err != nil {
+			return err
+		}
 	}
 	run.IdleCPU = -1
 	if !run.InProcess {
@@ -221,16 +225,15 @@ func liveLatencyOnce(ctx context.Context, cfg LiveConfig, dir string, run *LiveL
 	st0 := live.Stats()
 	tick := time.NewTicker(cfg.Interval)
 	defer tick.Stop()
-	for i := 2; i < 2+cfg.Appends; i++ {
-		seq, called, returned, err := appendOne(i)
+	for i := warmUp + 1; i <= warmUp+cfg.Appends; i++ {
+		seq, called, err := appendOne(i)
 		if err != nil {
 			return err
 		}
 		if err := await(seq); err != nil {
 			return err
 		}
-		run.Samples = append(run.Samples, time.Since(returned))
-		run.CallSamples = append(run.CallSamples, time.Since(called))
+		run.Samples = append(run.Samples, time.Since(called))
 		select {
 		case <-tick.C:
 		case <-ctx.Done():
@@ -238,8 +241,8 @@ func liveLatencyOnce(ctx context.Context, cfg LiveConfig, dir string, run *LiveL
 		}
 	}
 	st := live.Stats()
-	run.Runs, run.Results = st.Runs-st0.Runs, st.Results-st0.Results
-	run.Stats, run.CallStats = localStatsOf(run.Samples), localStatsOf(run.CallSamples)
+	run.Runs, run.Results, run.RunTime = st.Runs-st0.Runs, st.Results-st0.Results, st.RunTime-st0.RunTime
+	run.Stats = localStatsOf(run.Samples)
 	return nil
 }
 

@@ -34,13 +34,16 @@ func TestLive(t *testing.T) {
 		if r.Name() != (&setups[i]).Name() {
 			t.Errorf("latency run %d is %q, want %q", i, r.Name(), (&setups[i]).Name())
 		}
-		if len(r.Samples) != cfg.Appends || len(r.CallSamples) != cfg.Appends {
-			t.Errorf("%s: %d and %d samples, want %d", r.Name(), len(r.Samples), len(r.CallSamples), cfg.Appends)
+		if len(r.Samples) != cfg.Appends || r.Stats.N != cfg.Appends {
+			t.Errorf("%s: %d samples, want %d", r.Name(), len(r.Samples), cfg.Appends)
 		}
-		for j := range r.Samples {
-			if r.Samples[j] <= 0 || r.CallSamples[j] < r.Samples[j] {
-				t.Errorf("%s: sample %d: %v from the return, %v from the call", r.Name(), j, r.Samples[j], r.CallSamples[j])
+		for j, d := range r.Samples {
+			if d <= 0 || d > r.Stats.Max {
+				t.Errorf("%s: sample %d: %v (max %v)", r.Name(), j, d, r.Stats.Max)
 			}
+		}
+		if r.RunTime <= 0 {
+			t.Errorf("%s: query time %v", r.Name(), r.RunTime)
 		}
 		// Each append runs every query at least once; a run may coalesce
 		// with the next append's, never skip it.

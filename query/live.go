@@ -102,15 +102,18 @@ type LiveStats struct {
 	// Runs counts query runs, first runs included; Results the results
 	// delivered (the runs whose rows differed from the last ones).
 	Runs, Results uint64
+	// RunTime is the time the runs took, summed.
+	RunTime time.Duration
 }
 
 type liveStats struct {
-	checks, changes, runs, results atomic.Uint64
+	checks, changes, runs, results, runNanos atomic.Uint64
 }
 
 // Stats returns what l has done so far.
 func (l *Live) Stats() LiveStats {
-	return LiveStats{Checks: l.stats.checks.Load(), Changes: l.stats.changes.Load(), Runs: l.stats.runs.Load(), Results: l.stats.results.Load()}
+	return LiveStats{Checks: l.stats.checks.Load(), Changes: l.stats.changes.Load(), Runs: l.stats.runs.Load(), Results: l.stats.results.Load(),
+		RunTime: time.Duration(l.stats.runNanos.Load())}
 }
 
 // generation is the goroutines that serve subscriptions from the moment

@@ -156,6 +156,7 @@ func (w *worker) runBatch(batch []*Subscription) {
 		r, err := w.run(s, metas)
 		now := time.Now()
 		s.cost = now.Sub(start)
+		w.l.stats.runNanos.Add(uint64(s.cost))
 		if r != nil {
 			r.Time = now
 		}
