@@ -44,6 +44,11 @@ type LiveConfig struct {
 	Appends int
 	// Interval between two appends; default 10 ms.
 	Interval time.Duration
+	// SlowAppends and SlowInterval are the same for the runs with
+	// Watchers queries at a user's pace, within what one worker can
+	// re-run in its share; default 40 every 250 ms.
+	SlowAppends  int
+	SlowInterval time.Duration
 	// IdleFor is how long a latency run measures this process's CPU use
 	// with its live queries open and nothing appended; default 1 s.
 	IdleFor time.Duration
@@ -80,6 +85,12 @@ func (c LiveConfig) withDefaults() LiveConfig {
 	}
 	if c.Interval <= 0 {
 		c.Interval = 10 * time.Millisecond
+	}
+	if c.SlowAppends <= 0 {
+		c.SlowAppends = 40
+	}
+	if c.SlowInterval <= 0 {
+		c.SlowInterval = 250 * time.Millisecond
 	}
 	if c.IdleFor <= 0 {
 		c.IdleFor = time.Second

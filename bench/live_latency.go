@@ -39,6 +39,9 @@ type LiveLatencyRun struct {
 	// Queries is how many live queries were open: the measured one, and
 	// the rest of the mix.
 	Queries int
+	// Appends were made every Interval.
+	Appends  int
+	Interval time.Duration
 	// Samples are the latencies, Stats their percentiles.
 	Samples []time.Duration
 	Stats   LocalStats
@@ -58,18 +61,24 @@ func (r *LiveLatencyRun) Name() string {
 	if r.InProcess {
 		where = "in process"
 	}
-	return fmt.Sprintf("%s, %s, %d queries", where, r.Detect, r.Queries)
+	return fmt.Sprintf("%s, %s, %d queries, every %v", where, r.Detect, r.Queries, r.Interval)
 }
 
-// liveLatencySetups are the setups of a latency round.
-func liveLatencySetups(watchers int) []LiveLatencyRun {
+// liveLatencySetups are the setups of a latency round: one live query,
+// then cfg.Watchers at a user's pace, then at the pace of the first.
+func liveLatencySetups(cfg LiveConfig) []LiveLatencyRun {
 	var out []LiveLatencyRun
-	for _, n := range []int{1, watchers} {
-		for _, d := range []string{LiveNotifier, LiveWatch, LivePoll} {
-			out = append(out, LiveLatencyRun{InProcess: true, Detect: d, Queries: n})
-		}
-		for _, d := range []string{LiveWatch, LivePoll} {
-			out = append(out, LiveLatencyRun{Detect: d, Queries: n})
+	for _, pace := range []struct {
+		queries, appends int
+		interval         time.Duration
+	}{{1, cfg.Appends, cfg.Interval}, {cfg.Watchers, cfg.SlowAppends, cfg.SlowInterval}, {cfg.Watchers, cfg.Appends, cfg.Interval}} {
+		for _, where := range []struct {
+			in      bool
+			detects []string
+		}{{true, []string{LiveNotifier, LiveWatch, LivePoll}}, {false, []string{LiveWatch, LivePoll}}} {
+			for _, d := range where.detects {
+				out = append(out, LiveLatencyRun{InProcess: where.in, Detect: d, Queries: pace.queries, Appends: pace.appends, Interval: pace.interval})
+			}
 		}
 	}
 	return out
@@ -101,7 +110,7 @@ func liveLatency(ctx context.Context, cfg LiveConfig, res *LiveResult, work stri
 	}
 	cfg.Logf("live: indexed %d entries for the latency runs in %.1f s", prep.last, p.Wall.Seconds())
 	for round := range cfg.LatencyRounds {
-		for _, setup := range liveLatencySetups(cfg.Watchers) {
+		for _, setup := range liveLatencySetups(cfg) {
 			run := setup
 			run.Round = round
 			if err := liveLatencyOnce(ctx, cfg, dir, &run, mix); err != nil {
@@ -223,9 +232,9 @@ func liveLatencyOnce(ctx context.Context, cfg LiveConfig, dir string, run *LiveL
 		run.IdleCPU = (localCPUTime() - cpu0).Seconds() / time.Since(t0).Seconds()
 	}
 	st0 := live.Stats()
-	tick := time.NewTicker(cfg.Interval)
+	tick := time.NewTicker(run.Interval)
 	defer tick.Stop()
-	for i := warmUp + 1; i <= warmUp+cfg.Appends; i++ {
+	for i := warmUp + 1; i <= warmUp+run.Appends; i++ {
 		seq, called, err := appendOne(i)
 		if err != nil {
 			return err

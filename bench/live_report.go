@@ -188,7 +188,8 @@ func (res *LiveResult) latencySection(mw *mdWriter) {
 	p := mw.printf
 	p("## Latency: append → live result\n\n")
 	p("Over a native log holding the %s messages of `%s`, indexed and caught up (SSB views, secondary indexes built),\n", groupInt(res.Entries), displayPath(cfg.Source))
-	p("this process holds the log open for writing and appends a local SSB post every %v (durability sync), %d per run;\n", cfg.Interval, cfg.Appends)
+	p("this process holds the log open for writing and appends local SSB posts: %d per run, one every %v; with %s queries\n", cfg.Appends, cfg.Interval, groupInt(int64(cfg.Watchers)))
+	p("open, also %d at a user's pace, one every %v.\n", cfg.SlowAppends, cfg.SlowInterval)
 	p("the latency is from `Append` being called (durability none: the disk's fsync is not what is measured) to the\n")
 	p("measured query's `Next` returning a result that shows the entry (`Result.Shows`). The indexer runs in this process\n")
 	p("(`Indexer.Run`) or in a child (`sluice index --follow`). With %s queries open, the others are the mix below, subscribed\n", groupInt(int64(cfg.Watchers)))
@@ -211,10 +212,10 @@ func (res *LiveResult) latencySection(mw *mdWriter) {
 		if s.Stats.P99 > target {
 			met = "**no**"
 		}
-		rows = append(rows, []string{where, s.Setup.Detect, groupInt(int64(s.Setup.Queries)), localMs(s.Stats.P50), localMs(s.Stats.P99), localMs(s.Stats.Max),
+		rows = append(rows, []string{where, s.Setup.Detect, groupInt(int64(s.Setup.Queries)), s.Setup.Interval.String(), localMs(s.Stats.P50), localMs(s.Stats.P99), localMs(s.Stats.Max),
 			fmt.Sprintf("≤ %d ms: %s", target/time.Millisecond, met), idle, fmt.Sprintf("%.0f", s.RunsPerAppend), localMs(s.RunTimePerAppend)})
 	}
-	mw.table([]string{"indexer", "notice", "live queries", "p50 ms", "p99 ms", "max ms", "p99 target", "idle cores", "query runs per append", "query time per append ms"}, rows)
+	mw.table([]string{"indexer", "notice", "live queries", "append every", "p50 ms", "p99 ms", "max ms", "p99 target", "idle cores", "query runs per append", "query time per append ms"}, rows)
 	p("\n")
 }
 

@@ -15,7 +15,7 @@ func TestLive(t *testing.T) {
 	ctx := testContext(t, 4*time.Minute)
 	cfg := LiveConfig{
 		Sluice: bin, Source: fixture, WorkDir: t.TempDir(), Watchers: 20,
-		LatencyRounds: 1, Appends: 5, Interval: time.Millisecond, IdleFor: 50 * time.Millisecond,
+		LatencyRounds: 1, Appends: 5, Interval: time.Millisecond, SlowAppends: 3, SlowInterval: 5 * time.Millisecond, IdleFor: 50 * time.Millisecond,
 		SyncRounds: 1, Shares: []float64{0}, QuietWait: -1, FinalWait: time.Minute, Timeout: time.Minute,
 		Logf: t.Logf,
 	}
@@ -26,7 +26,7 @@ func TestLive(t *testing.T) {
 	if res.Entries != fixtureMessages {
 		t.Fatalf("%d entries, want %d", res.Entries, fixtureMessages)
 	}
-	setups := liveLatencySetups(cfg.Watchers)
+	setups := liveLatencySetups(res.Config)
 	if len(res.Latency) != len(setups) {
 		t.Fatalf("%d latency runs, want %d", len(res.Latency), len(setups))
 	}
@@ -34,8 +34,8 @@ func TestLive(t *testing.T) {
 		if r.Name() != (&setups[i]).Name() {
 			t.Errorf("latency run %d is %q, want %q", i, r.Name(), (&setups[i]).Name())
 		}
-		if len(r.Samples) != cfg.Appends || r.Stats.N != cfg.Appends {
-			t.Errorf("%s: %d samples, want %d", r.Name(), len(r.Samples), cfg.Appends)
+		if len(r.Samples) != r.Appends || r.Stats.N != r.Appends || r.Appends != setups[i].Appends {
+			t.Errorf("%s: %d samples, want %d", r.Name(), len(r.Samples), setups[i].Appends)
 		}
 		for j, d := range r.Samples {
 			if d <= 0 || d > r.Stats.Max {
@@ -47,8 +47,8 @@ func TestLive(t *testing.T) {
 		}
 		// Each append runs every query at least once; a run may coalesce
 		// with the next append's, never skip it.
-		if r.Runs < uint64(cfg.Appends) || r.Results < uint64(cfg.Appends) {
-			t.Errorf("%s: %d runs and %d results for %d appends", r.Name(), r.Runs, r.Results, cfg.Appends)
+		if r.Runs < uint64(r.Appends) || r.Results < uint64(r.Appends) {
+			t.Errorf("%s: %d runs and %d results for %d appends", r.Name(), r.Runs, r.Results, r.Appends)
 		}
 		if (r.IdleCPU >= 0) == r.InProcess {
 			t.Errorf("%s: idle CPU %v", r.Name(), r.IdleCPU)
@@ -75,7 +75,7 @@ func TestLive(t *testing.T) {
 	if err := res.WriteMarkdown(&md, "sluice bench live --test"); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"## Latency: append → live result", "| in process | notifier | 1 |", "| across processes | poll | 20 |",
+	for _, want := range []string{"## Latency: append → live result", "| in process | notifier | 1 | 1ms |", "| across processes | poll | 20 | 5ms |", "| across processes | poll | 20 | 1ms |",
 		"## 20 live queries during the initial sync", "| no live queries |", "| 20 live queries, share 0.25 (default) |", "## Every sync run"} {
 		if !strings.Contains(md.String(), want) {
 			t.Errorf("the report has no %q:\n%s", want, md.String())

@@ -23,6 +23,8 @@ type benchLiveOptions struct {
 	latencyRounds     int
 	appends           int
 	interval, idleFor time.Duration
+	slowAppends       int
+	slowInterval      time.Duration
 	syncRounds        int
 	shares            []float64
 	finalWait         time.Duration
@@ -41,8 +43,9 @@ Latency: over a native log holding the log's messages, indexed and caught up,
 this process appends one local post every --interval and measures the time
 from Append returning to a live query's next result showing it, with the
 indexer in this process (commit notices, watch, or poll) or in a child
-process (sluice index --follow: watch or poll), with 1 and --watchers live
-queries open; --latency-rounds times each.
+process (sluice index --follow: watch or poll), with 1 live query open, then
+--watchers of them (at a user's pace, --slow-interval, and at --interval);
+--latency-rounds times each.
 
 Initial sync: sluice index --ssb LOG in a child process from empty views,
 without live queries and with --watchers of them open in this process (for
@@ -67,6 +70,8 @@ A Markdown report goes to stdout and to --out.`,
 	f.IntVar(&o.latencyRounds, "latency-rounds", 3, "runs of each latency setup (0: none)")
 	f.IntVar(&o.appends, "appends", 200, "appends per latency run")
 	f.DurationVar(&o.interval, "interval", 10*time.Millisecond, "time between two appends")
+	f.IntVar(&o.slowAppends, "slow-appends", 40, "appends per latency run with --watchers queries at a user's pace")
+	f.DurationVar(&o.slowInterval, "slow-interval", 250*time.Millisecond, "time between two appends at a user's pace")
 	f.DurationVar(&o.idleFor, "idle", time.Second, "how long to measure the CPU use of idle live queries")
 	f.IntVar(&o.syncRounds, "sync-rounds", 3, "runs of each initial-sync setup (0: none)")
 	f.Float64SliceVar(&o.shares, "share", []float64{0, -1}, "LiveOptions.Share of the sync runs with live queries (0: the default; negative: no bound)")
@@ -84,8 +89,8 @@ func runBenchLive(ctx context.Context, e *env, o *benchLiveOptions, command stri
 		return usagef("--latency-rounds and --sync-rounds: want 0 or more")
 	case o.latencyRounds == 0 && o.syncRounds == 0:
 		return usagef("--latency-rounds 0 and --sync-rounds 0: nothing to run")
-	case o.appends <= 0 || o.interval <= 0 || o.idleFor <= 0:
-		return usagef("--appends, --interval and --idle: want positive values")
+	case o.appends <= 0 || o.interval <= 0 || o.idleFor <= 0 || o.slowAppends <= 0 || o.slowInterval <= 0:
+		return usagef("--appends, --interval, --slow-appends, --slow-interval and --idle: want positive values")
 	}
 	self, err := os.Executable()
 	if err != nil {
@@ -107,7 +112,7 @@ func runBenchLive(ctx context.Context, e *env, o *benchLiveOptions, command stri
 	}
 	res, err := bench.RunLive(ctx, bench.LiveConfig{
 		Sluice: self, Source: source, Prepared: prepared, WorkDir: o.work, Watchers: o.watchers, Kinds: o.kinds,
-		LatencyRounds: rounds(o.latencyRounds), Appends: o.appends, Interval: o.interval, IdleFor: o.idleFor,
+		LatencyRounds: rounds(o.latencyRounds), Appends: o.appends, Interval: o.interval, SlowAppends: o.slowAppends, SlowInterval: o.slowInterval, IdleFor: o.idleFor,
 		SyncRounds: rounds(o.syncRounds), Shares: o.shares, FinalWait: o.finalWait, QuietWait: quiet, Timeout: o.timeout,
 		Logf: func(format string, args ...any) { e.notef(format, args...) },
 	})
