@@ -46,7 +46,7 @@ type LiveConfig struct {
 	Interval time.Duration
 	// SlowAppends and SlowInterval are the same for the runs with
 	// Watchers queries at a user's pace, within what one worker can
-	// re-run in its share; default 40 every 250 ms.
+	// re-run in its share; default 20 every 500 ms.
 	SlowAppends  int
 	SlowInterval time.Duration
 	// IdleFor is how long a latency run measures this process's CPU use
@@ -87,10 +87,10 @@ func (c LiveConfig) withDefaults() LiveConfig {
 		c.Interval = 10 * time.Millisecond
 	}
 	if c.SlowAppends <= 0 {
-		c.SlowAppends = 40
+		c.SlowAppends = 20
 	}
 	if c.SlowInterval <= 0 {
-		c.SlowInterval = 250 * time.Millisecond
+		c.SlowInterval = 500 * time.Millisecond
 	}
 	if c.IdleFor <= 0 {
 		c.IdleFor = time.Second

@@ -13,13 +13,9 @@ import (
 	"github.com/sluicedb/sluice/log"
 )
 
-// Limits of a worker's batches: how many subscriptions it takes from the
-// queue at once, and how long one read transaction may stay open (a reader
-// keeps the writer's checkpoints from going past its snapshot).
-const (
-	batchMax = 256
-	txMax    = 20 * time.Millisecond
-)
+// How long one read transaction of a worker may stay open: a reader keeps
+// the writer's checkpoints from going past its snapshot.
+const txMax = 20 * time.Millisecond
 
 // worker re-runs queries on a connection of its own.
 type worker struct {
@@ -81,13 +77,14 @@ func (l *Live) work(g *generation) {
 	}
 }
 
-// take pops up to batchMax subscriptions from the queue and marks them
-// running: a change noticed from now on runs them again after. It also
-// returns the closed subscriptions w holds statements of.
+// take pops its share of the queue (all of it for a single worker) and
+// marks those subscriptions running: a change noticed from now on runs
+// them again after. It also returns the closed subscriptions w holds
+// statements of.
 func (l *Live) take(g *generation, w *worker) (batch, dead []*Subscription) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	n := min(len(g.queue), batchMax)
+	n := (len(g.queue) + l.opts.Workers - 1) / l.opts.Workers
 	batch = append(batch, g.queue[:n]...)
 	g.queue = append(g.queue[:0], g.queue[n:]...)
 	for _, s := range batch {
