@@ -45,6 +45,13 @@ type LiveOptions struct {
 	// changes keep coming faster than the queries can follow, results come
 	// less often. Default 0.25; negative means no bound.
 	Share float64
+	// OnRun, if set, is called after each successful run of a query with
+	// its result and whether the result was delivered (its rows differ
+	// from the last delivered): to trace what live queries do, such as
+	// why nothing was delivered. It is called on the goroutine that ran
+	// the query, one call at a time per worker; it must return quickly,
+	// must not modify r, and must not close a subscription or the Live.
+	OnRun func(s *Subscription, r *Result, delivered bool)
 }
 
 func (o LiveOptions) withDefaults() LiveOptions {

@@ -104,8 +104,8 @@ type run struct {
 	delivered bool
 }
 
-// runLog records every run of every live query (through the test hook)
-// and lets a test wait for one.
+// runLog records every run of the live queries of a Live
+// (LiveOptions.OnRun) and lets a test wait for one.
 type runLog struct {
 	mu      sync.Mutex
 	runs    []run
@@ -113,27 +113,29 @@ type runLog struct {
 	block   func(run)     // called (outside mu) after a run is recorded
 }
 
-// hookRuns installs a runLog as the run hook until the end of the test.
-func hookRuns(t *testing.T) *runLog {
-	t.Helper()
-	rl := &runLog{changed: make(chan struct{})}
-	restore := query.SetRunHook(func(s *query.Subscription, r *query.Result, delivered bool) {
-		x := run{sub: s, rows: rowsOf(r), delivered: delivered}
-		if len(r.Views) > 0 {
-			x.since = r.Views[0].Since
-		}
-		rl.mu.Lock()
-		rl.runs = append(rl.runs, x)
-		close(rl.changed)
-		rl.changed = make(chan struct{})
-		block := rl.block
-		rl.mu.Unlock()
-		if block != nil {
-			block(x)
-		}
-	})
-	t.Cleanup(restore)
-	return rl
+// newRunLog returns a runLog; pass its options (rl.opts) to NewLive.
+func newRunLog() *runLog { return &runLog{changed: make(chan struct{})} }
+
+// opts returns o with rl recording every run (LiveOptions.OnRun).
+func (rl *runLog) opts(o query.LiveOptions) query.LiveOptions {
+	o.OnRun = rl.record
+	return o
+}
+
+func (rl *runLog) record(s *query.Subscription, r *query.Result, delivered bool) {
+	x := run{sub: s, rows: rowsOf(r), delivered: delivered}
+	if len(r.Views) > 0 {
+		x.since = r.Views[0].Since
+	}
+	rl.mu.Lock()
+	rl.runs = append(rl.runs, x)
+	close(rl.changed)
+	rl.changed = make(chan struct{})
+	block := rl.block
+	rl.mu.Unlock()
+	if block != nil {
+		block(x)
+	}
 }
 
 // of returns the runs of s so far.

@@ -117,7 +117,7 @@ func TestLiveAcrossProcesses(t *testing.T) {
 }
 
 func testLiveAcrossProcesses(t *testing.T, opts query.LiveOptions) {
-	rl := hookRuns(t)
+	rl := newRunLog()
 	dir := t.TempDir()
 	posts, err := filepath.Abs(filepath.Join("..", "testdata", "views", "posts.sql"))
 	if err != nil {
@@ -145,7 +145,7 @@ func testLiveAcrossProcesses(t *testing.T, opts query.LiveOptions) {
 		}
 	}()
 
-	_, l := openLive(t, filepath.Join(dir, "views"), opts)
+	_, l := openLive(t, filepath.Join(dir, "views"), rl.opts(opts))
 	base := runtime.NumGoroutine()
 	s, err := l.Subscribe(t.Context(), `SELECT count(*), group_concat(text, '|') FROM (SELECT text FROM posts WHERE author = ? ORDER BY seq)`, "@alice")
 	if err != nil {

@@ -21,11 +21,11 @@ import (
 func TestLiveDeliversChanges(t *testing.T) {
 	for _, opts := range []query.LiveOptions{{}, {NoWatch: true}} {
 		t.Run("NoWatch="+strconv.FormatBool(opts.NoWatch), func(t *testing.T) {
-			rl := hookRuns(t)
+			rl := newRunLog()
 			dir := t.TempDir()
 			f := kvFile(t, dir, "kv")
 			put(t, f, 1, "a", "1")
-			_, l := openLive(t, dir, opts)
+			_, l := openLive(t, dir, rl.opts(opts))
 			s, err := l.Subscribe(t.Context(), `SELECT v FROM kv_kv WHERE k = ?`, "a")
 			if err != nil {
 				t.Fatal(err)
@@ -109,11 +109,11 @@ func TestLiveSameSnapshot(t *testing.T) {
 // TestLiveCoalesces holds a re-run while 50 commits land: they cost one
 // more run after it, not 50, and a later commit one run more.
 func TestLiveCoalesces(t *testing.T) {
-	rl := hookRuns(t)
+	rl := newRunLog()
 	dir := t.TempDir()
 	f := kvFile(t, dir, "kv")
 	put(t, f, 1, "a", "1")
-	_, l := openLive(t, dir, query.LiveOptions{})
+	_, l := openLive(t, dir, rl.opts(query.LiveOptions{}))
 	s, err := l.Subscribe(t.Context(), `SELECT v FROM kv_kv WHERE k = 'a'`)
 	if err != nil {
 		t.Fatal(err)
@@ -182,12 +182,12 @@ func waitFor(t *testing.T, cond func() bool, what string, args ...any) {
 // c.db changes: the watcher reads only a.db's data_version, and the query
 // runs only for a.db's changes.
 func TestLiveWatchesOnlyWhatItReads(t *testing.T) {
-	rl := hookRuns(t)
+	rl := newRunLog()
 	dir := t.TempDir()
 	a, c := kvFile(t, dir, "a"), kvFile(t, dir, "c")
 	put(t, a, 1, "k", "1")
 	put(t, c, 1, "k", "1")
-	_, l := openLive(t, dir, query.LiveOptions{NoWatch: true})
+	_, l := openLive(t, dir, rl.opts(query.LiveOptions{NoWatch: true}))
 	s, err := l.Subscribe(t.Context(), `SELECT count(*) FROM a_log`)
 	if err != nil {
 		t.Fatal(err)

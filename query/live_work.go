@@ -259,8 +259,8 @@ func (l *Live) done(g *generation, s *Subscription, r *Result, err error) {
 	if r != nil && g.ctx.Err() == nil {
 		l.stats.runs.Add(1)
 		changed := s.last == nil || !sameRows(s.last, r)
-		if testHookRun != nil {
-			testHookRun(s, r, changed)
+		if l.opts.OnRun != nil {
+			l.opts.OnRun(s, r, changed)
 		}
 		if changed {
 			r.N = 1
@@ -310,7 +310,3 @@ func (l *Live) requeue(g *generation, subs []*Subscription) {
 		}
 	}
 }
-
-// testHookRun, if set (by tests only), is called after every run of a
-// query with its result and whether it is delivered.
-var testHookRun func(s *Subscription, r *Result, delivered bool)
