@@ -23,44 +23,56 @@ func runQueryWatch(ctx context.Context, e *env, q string, o *queryOptions) error
 		return err
 	}
 	defer db.Close()
-	var opts query.LiveOptions
-	var errMu sync.Mutex // OnRun runs on the Live's worker
-	if o.verbose {
-		opts.OnRun = func(_ *query.Subscription, r *query.Result, delivered bool) {
-			if !delivered {
-				errMu.Lock()
-				e.notef("watch: result unchanged at %s", viewsLine(r.Views))
-				errMu.Unlock()
-			}
-		}
-	}
-	live, err := query.NewLive(db, opts)
-	if err != nil {
-		return fmt.Errorf("query --watch: %w", err)
-	}
-	defer live.Close()
-	sub, err := live.Subscribe(ctx, q)
-	if err != nil {
-		return fmt.Errorf("query --watch: %w", err)
-	}
-	defer sub.Close()
 	var buf bytes.Buffer
-	for {
-		r, err := sub.Next(ctx)
-		if ctx.Err() != nil {
-			return nil // asked to stop
-		}
-		if err != nil {
-			return fmt.Errorf("query --watch: %w", err)
-		}
+	return watchResults(ctx, e, db, o.verbose, q, nil, func(r *query.Result) error {
 		buf.Reset()
 		if o.json {
 			writeResultJSON(&buf, r)
 		} else {
 			writeResultTable(&buf, r)
 		}
-		if _, err := e.out.Write(buf.Bytes()); err != nil {
-			return fmt.Errorf("query --watch: %w", err)
+		_, err := e.out.Write(buf.Bytes())
+		return err
+	})
+}
+
+// watchResults subscribes to q with args over db and calls each with every
+// result, until ctx ends (then it returns nil: Ctrl-C or SIGTERM ends a
+// watch normally), the query fails or each returns an error. With verbose,
+// a run whose result was not delivered (it had not changed) is noted on
+// stderr.
+func watchResults(ctx context.Context, e *env, db *query.DB, verbose bool, q string, args []any, each func(*query.Result) error) error {
+	var opts query.LiveOptions
+	if verbose {
+		var mu sync.Mutex // OnRun runs on the Live's worker
+		opts.OnRun = func(_ *query.Subscription, r *query.Result, delivered bool) {
+			if !delivered {
+				mu.Lock()
+				e.notef("watch: result unchanged at %s", viewsLine(r.Views))
+				mu.Unlock()
+			}
+		}
+	}
+	live, err := query.NewLive(db, opts)
+	if err != nil {
+		return fmt.Errorf("watch: %w", err)
+	}
+	defer live.Close()
+	sub, err := live.Subscribe(ctx, q, args...)
+	if err != nil {
+		return fmt.Errorf("watch: %w", err)
+	}
+	defer sub.Close()
+	for {
+		r, err := sub.Next(ctx)
+		if err == nil {
+			err = each(r)
+		}
+		if ctx.Err() != nil {
+			return nil // asked to stop
+		}
+		if err != nil {
+			return fmt.Errorf("watch: %w", err)
 		}
 	}
 }

@@ -15,17 +15,18 @@ import (
 	"time"
 )
 
-// watchChild is a sluice query --watch process: its stdout and stderr
-// lines as they come, each channel closed at the end of its stream.
+// watchChild is a sluice process that watches (query --watch, lattice get
+// --watch): its stdout and stderr lines as they come, each channel closed
+// at the end of its stream.
 type watchChild struct {
 	cmd       *exec.Cmd
 	out, errs chan string
 }
 
-// startWatch starts sluice --dir dir query --watch args... as a child.
+// startWatch starts sluice --dir dir args... as a child.
 func startWatch(t *testing.T, dir string, args ...string) *watchChild {
 	t.Helper()
-	cmd := sluiceCmd(dir, append([]string{"query", "--watch"}, args...)...)
+	cmd := sluiceCmd(dir, args...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -115,13 +116,13 @@ func (w *watchChild) waitUnchanged(t *testing.T, want string) {
 	}
 }
 
-// appendChild appends the JSON value v with sluice append in a child
-// process.
-func appendChild(t *testing.T, dir, v string) {
+// runChild runs sluice args... in a child process and fails the test
+// unless it exits 0 within 30 s.
+func runChild(t *testing.T, dir string, args ...string) {
 	t.Helper()
-	cmd, stderr := process(t, dir, "append", "--json", v)
+	cmd, stderr := process(t, dir, args...)
 	if err := waitExit(t, cmd, stderr, 30*time.Second); err != nil {
-		t.Fatalf("sluice append --json %s: %v", v, err)
+		t.Fatalf("sluice %s: %v", strings.Join(args, " "), err)
 	}
 }
 
@@ -171,18 +172,18 @@ func TestQueryWatchAcrossProcesses(t *testing.T) {
 	dir := kvDir(t, `{"k":"a","v":"x"}`)
 	indexer, ixErr := process(t, dir, "index", "--follow", "--view", filepath.Join(dir, "kv.sql"))
 	q := `SELECT k, v FROM kv WHERE k <> 'skip' ORDER BY seq`
-	js := startWatch(t, dir, "--json", "--verbose", q)
-	table := startWatch(t, dir, q)
+	js := startWatch(t, dir, "query", "--watch", "--json", "--verbose", q)
+	table := startWatch(t, dir, "query", "--watch", q)
 
 	checkLine(t, nextLine(t, js.out, "stdout"), 1, 1, "a=x")
 	blocks := []string{table.block(t)}
-	appendChild(t, dir, `{"k":"b","v":"y"}`) // seq 2
+	runChild(t, dir, "append", "--json", `{"k":"b","v":"y"}`) // seq 2
 	checkLine(t, nextLine(t, js.out, "stdout"), 2, 2, "a=x", "b=y")
 	blocks = append(blocks, table.block(t))
 
-	appendChild(t, dir, `{"k":"skip","v":"z"}`) // seq 3: the same result
+	runChild(t, dir, "append", "--json", `{"k":"skip","v":"z"}`) // seq 3: the same result
 	js.waitUnchanged(t, "sluice: watch: result unchanged at kv since 3")
-	appendChild(t, dir, `{"k":"c","v":"w"}`) // seq 4
+	runChild(t, dir, "append", "--json", `{"k":"c","v":"w"}`) // seq 4
 	checkLine(t, nextLine(t, js.out, "stdout"), 3, 4, "a=x", "b=y", "c=w")
 	blocks = append(blocks, table.block(t))
 	js.stop(t)
