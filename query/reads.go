@@ -27,10 +27,13 @@ type Read struct {
 	View string
 }
 
-// Reads returns the tables query reads, sorted by file and table, as
-// SQLite's authorizer reports them when the statement is prepared: every
-// table a column is read from, and every table scanned for count(*), with
-// the schema it was found in. It refuses a statement that would write
+// Reads returns the tables query reads, sorted by file and table: those
+// SQLite's authorizer reports when the statement is prepared (every table
+// a column is read from, every table scanned for count(*), with the schema
+// it was found in), and every table whose b-tree, or one of whose indexes,
+// the compiled program opens for reading (EXPLAIN's OpenRead), which
+// catches what the authorizer is not told of, such as the right-hand
+// table of a JOIN ... USING whose columns are not selected. It refuses a statement that would write
 // (ErrWrite), as Query does. A statement that reads no view file, such as
 // SELECT 1, reads nothing.
 func (db *DB) Reads(ctx context.Context, query string) ([]Read, error) {
@@ -107,6 +110,9 @@ func (a *analyzer) reads(query string) ([]Read, int, error) {
 	}
 	nparams := st.NumInput()
 	st.Close()
+	if err := a.opened(query, nparams, seen); err != nil {
+		return nil, 0, fmt.Errorf("find the tables %q opens: %w", query, err)
+	}
 	var out []Read
 	owners := map[string]map[string]string{} // file → table → view
 	owner := func(file, table string) (string, bool, error) {
@@ -154,6 +160,74 @@ func (a *analyzer) reads(query string) ([]Read, int, error) {
 		return out[i].Table < out[j].Table
 	})
 	return slices.Compact(out), nparams, nil
+}
+
+// opened adds to seen the (schema, table) of every table whose b-tree, or
+// one of whose indexes' b-trees, the program of query opens for reading:
+// the root pages of EXPLAIN's OpenRead (and ReopenIdx) instructions,
+// mapped to tables through each schema's sqlite_master. nparams NULLs are
+// bound to the parameters; EXPLAIN runs nothing. a.mu must be held.
+func (a *analyzer) opened(query string, nparams int, seen map[[2]string]bool) error {
+	st, err := a.conn.Prepare("EXPLAIN " + query)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	args := make([]driver.NamedValue, max(nparams, 0))
+	for i := range args {
+		args[i] = driver.NamedValue{Ordinal: i + 1}
+	}
+	type page struct {
+		db   int64
+		root int64
+	}
+	var pages []page
+	_, err = queryRows(context.Background(), st, args, func(v []driver.Value) {
+		op, _ := v[1].(string)
+		root, _ := v[3].(int64)
+		db, _ := v[4].(int64)
+		if op == "OpenRead" || op == "ReopenIdx" {
+			pages = append(pages, page{db, root})
+		}
+	})
+	if err != nil || len(pages) == 0 {
+		return err
+	}
+	schemas := map[int64]string{}
+	err = scanRows(context.Background(), a.conn, `PRAGMA database_list`, func(v []driver.Value) {
+		i, _ := v[0].(int64)
+		name, _ := v[1].(string)
+		schemas[i] = name
+	})
+	if err != nil {
+		return err
+	}
+	tables := map[string]map[int64]string{} // schema → root page → table
+	for _, p := range pages {
+		schema := schemas[p.db]
+		if !a.attached(schema) {
+			continue // main or temp
+		}
+		roots, ok := tables[schema]
+		if !ok {
+			roots = map[int64]string{1: "sqlite_master"}
+			err := scanRows(context.Background(), a.conn, fmt.Sprintf(`SELECT rootpage, tbl_name FROM %s.sqlite_master WHERE rootpage > 0`, quoteIdent(schema)), func(v []driver.Value) {
+				root, _ := v[0].(int64)
+				table, _ := v[1].(string)
+				roots[root] = table
+			})
+			if err != nil {
+				return err
+			}
+			tables[schema] = roots
+		}
+		if table, ok := roots[p.root]; ok {
+			seen[[2]string{schema, table}] = true
+		} else {
+			return fmt.Errorf("root page %d of %s is no table's", p.root, schema)
+		}
+	}
+	return nil
 }
 
 func (a *analyzer) attached(schema string) bool {
