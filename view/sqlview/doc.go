@@ -29,6 +29,26 @@
 //	:time     when the entry was appended, Unix milliseconds (INTEGER; NULL
 //	          for sources that do not record it)
 //
+// A server that accepts tasks (see index.Indexer.Transact) runs a view's
+// checks before it accepts a task of their kind:
+//
+//	-- sluice:check timer.start
+//	SELECT 'a timer is already running' FROM timers WHERE owner = :scope AND running = 1;
+//
+// A check is a query; if it returns a row, the task is rejected for good,
+// with the text of the row's first column as the reason. It sees the view's
+// tables as they are after every task accepted before it, including the
+// earlier tasks of the same batch. Its parameters:
+//
+//	:task_id  the task's id (TEXT)
+//	:kind     its kind (TEXT)
+//	:queue    its queue (TEXT)
+//	:payload  its payload (TEXT, usually JSON)
+//	:scope    its user's scope, e.g. 'user:7777' (TEXT)
+//	:node     the device that sent it, 32 hex digits (TEXT)
+//
+// Checks must only read. Editing them does not rebuild the view.
+//
 // Changing version, or the text of any statement, rebuilds the view from
 // the log. local-ahead=yes declares that the statements give the same
 // tables whatever the order entries come in, so the indexer may apply a

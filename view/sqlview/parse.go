@@ -17,6 +17,13 @@ type Statement struct {
 	Line int
 }
 
+// KindStatement is a statement of a section for one kind of task
+// (-- sluice:check KIND and the authority sections).
+type KindStatement struct {
+	Kind string
+	Statement
+}
+
 // Def is a parsed view file.
 type Def struct {
 	Path       string
@@ -26,12 +33,18 @@ type Def struct {
 	Schema     []Statement
 	Indexes    []Statement
 	Apply      []Statement
+	// Checks are the -- sluice:check KIND statements: queries that reject
+	// a task of that kind with the text of their first row.
+	Checks []KindStatement
 }
+
+// kindSections are the sections that name a kind of task.
+var kindSections = map[string]bool{"check": true}
 
 // Parse parses the view file text; path is only used in errors.
 func Parse(path string, text []byte) (*Def, error) {
 	d := &Def{Path: path}
-	section := ""
+	section, kind := "", ""
 	var cur strings.Builder
 	curLine := 0
 	headerSeen := false
@@ -51,6 +64,8 @@ func Parse(path string, text []byte) (*Def, error) {
 			d.Indexes = append(d.Indexes, st)
 		case "apply":
 			d.Apply = append(d.Apply, st)
+		case "check":
+			d.Checks = append(d.Checks, KindStatement{Kind: kind, Statement: st})
 		default:
 			return fmt.Errorf("%s:%d: SQL before the first section (-- sluice:schema, -- sluice:indexes or -- sluice:apply)", path, line)
 		}
@@ -74,13 +89,17 @@ func Parse(path string, text []byte) (*Def, error) {
 				if err := d.parseHeader(args); err != nil {
 					return nil, fmt.Errorf("%s:%d: %w", path, n, err)
 				}
-			case "schema", "indexes", "apply":
+			case "schema", "indexes", "apply", "check":
 				if !headerSeen {
 					return nil, fmt.Errorf("%s:%d: the file must start with a -- sluice:view name=NAME version=N line", path, n)
 				}
-				section = word
+				k, err := sectionKind(word, args)
+				if err != nil {
+					return nil, fmt.Errorf("%s:%d: %w", path, n, err)
+				}
+				section, kind = word, k
 			default:
-				return nil, fmt.Errorf("%s:%d: unknown directive -- sluice:%s (want view, schema, indexes or apply)", path, n, word)
+				return nil, fmt.Errorf("%s:%d: unknown directive -- sluice:%s (want view, schema, indexes, apply or check)", path, n, word)
 			}
 			continue
 		}
@@ -112,6 +131,22 @@ func Parse(path string, text []byte) (*Def, error) {
 		return nil, fmt.Errorf("%s: no statements in a -- sluice:apply section", path)
 	}
 	return d, nil
+}
+
+// sectionKind returns the kind a section line names: one word for the
+// sections of a kind of task, none for the others.
+func sectionKind(section, args string) (string, error) {
+	fields := strings.Fields(args)
+	if !kindSections[section] {
+		if len(fields) > 0 {
+			return "", fmt.Errorf("-- sluice:%s takes nothing after it, not %q", section, args)
+		}
+		return "", nil
+	}
+	if len(fields) != 1 {
+		return "", fmt.Errorf("-- sluice:%s needs the kind of task it is for, one word (-- sluice:%s timer.start)", section, section)
+	}
+	return fields[0], nil
 }
 
 func (d *Def) parseHeader(args string) error {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"slices"
 	"strings"
 
 	"github.com/sluicedb/sluice/internal/sqlite"
@@ -63,6 +64,19 @@ func New(def *Def) (*View, error) {
 // params are the named parameters apply statements may use.
 var params = map[string]bool{":seq": true, ":origin": true, ":payload": true, ":time": true}
 
+// checkParams are the named parameters check statements may use.
+var checkParams = map[string]bool{":task_id": true, ":kind": true, ":queue": true, ":payload": true, ":scope": true, ":node": true}
+
+// paramList lists a set of parameters for an error message.
+func paramList(ps map[string]bool) string {
+	names := make([]string, 0, len(ps))
+	for p := range ps {
+		names = append(names, p)
+	}
+	slices.Sort(names)
+	return strings.Join(names, ", ")
+}
+
 func check(d *Def) error {
 	if err := view.CheckName(d.Name); err != nil {
 		return fmt.Errorf("%s: %w", d.Path, err)
@@ -93,20 +107,37 @@ func check(d *Def) error {
 	}
 	sb.Create = false
 	for _, st := range d.Apply {
-		sb.Denied = ""
-		s, err := c.Prepare(st.SQL)
-		if err != nil {
-			return stmtError(d, "apply", st, denied(err, sb))
+		if err := checkStmt(c, sb, d, "apply", st, params, false); err != nil {
+			return err
 		}
-		for i := 0; i < s.NumParams(); i++ {
-			if name := s.ParamName(i); !params[name] {
-				if name == "" {
-					name = "a positional parameter (?)"
-				}
-				return stmtError(d, "apply", st, fmt.Errorf("unknown parameter %s (use :seq, :origin, :payload, :time)", name))
+	}
+	for _, st := range d.Checks {
+		if err := checkStmt(c, sb, d, "check "+st.Kind, st.Statement, checkParams, true); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkStmt compiles one statement of section in the sandbox and checks
+// its parameters against allowed, and that it only reads if readOnly.
+func checkStmt(c *sqlite.Conn, sb *sqlite.Sandbox, d *Def, section string, st Statement, allowed map[string]bool, readOnly bool) error {
+	sb.Denied = ""
+	s, err := c.Prepare(st.SQL)
+	if err != nil {
+		return stmtError(d, section, st, denied(err, sb))
+	}
+	defer s.Close()
+	for i := 0; i < s.NumParams(); i++ {
+		if name := s.ParamName(i); !allowed[name] {
+			if name == "" {
+				name = "a positional parameter (?)"
 			}
+			return stmtError(d, section, st, fmt.Errorf("unknown parameter %s (use %s)", name, paramList(allowed)))
 		}
-		s.Close()
+	}
+	if readOnly && !s.ReadOnly() {
+		return stmtError(d, section, st, errors.New("a check must only read (a SELECT whose first row, if any, says why the task is rejected)"))
 	}
 	return nil
 }
@@ -186,6 +217,14 @@ func (v *View) Open(c *view.Conn) (view.Writer, error) {
 		w.stmts = append(w.stmts, s)
 		w.params = append(w.params, ps)
 	}
+	for _, st := range v.def.Checks {
+		s, err := c.Prepare(st.SQL)
+		if err != nil {
+			w.Close()
+			return nil, stmtError(v.def, "check "+st.Kind, st.Statement, err)
+		}
+		w.checks = append(w.checks, preparedCheck{KindStatement: st, s: s})
+	}
 	return w, nil
 }
 
@@ -194,7 +233,16 @@ type writer struct {
 	def    *Def
 	stmts  []*view.Stmt
 	params [][]string
+	checks []preparedCheck
 }
+
+// preparedCheck is a prepared -- sluice:check statement.
+type preparedCheck struct {
+	KindStatement
+	s *view.Stmt
+}
+
+var _ view.Checker = (*writer)(nil)
 
 // Apply runs the apply statements for every item. It first tries the whole
 // batch; if a statement fails on some entry, it undoes the batch and goes
@@ -278,11 +326,74 @@ func perEntry(err error) bool {
 	return false
 }
 
+// Check implements view.Checker: it runs the file's check statements for
+// t's kind, in order; the first that returns a row rejects the task, with
+// the text of the row's first column (or, if that is NULL or empty, a
+// reason naming the statement).
+func (w *writer) Check(ctx context.Context, t view.CheckTask) (string, error) {
+	for _, c := range w.checks {
+		if c.Kind != t.Kind {
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return "", err
+		}
+		for i := 0; i < c.s.NumParams(); i++ {
+			switch c.s.ParamName(i) {
+			case ":task_id":
+				c.s.Text(t.ID)
+			case ":kind":
+				c.s.Text(t.Kind)
+			case ":queue":
+				c.s.Text(t.Queue)
+			case ":payload":
+				c.s.TextBytes(t.Payload)
+			case ":scope":
+				c.s.Text(t.Scope)
+			case ":node":
+				c.s.Text(t.Node.String())
+			}
+		}
+		reason, err := firstText(c.s)
+		if err != nil {
+			return "", fmt.Errorf("%s:%d: %w", w.def.Path, c.Line, err)
+		}
+		if reason != nil {
+			if *reason == "" {
+				return fmt.Sprintf("rejected by the check at %s:%d", w.def.Path, c.Line), nil
+			}
+			return *reason, nil
+		}
+	}
+	return "", nil
+}
+
+// firstText runs a query and returns its first row's first column, nil if
+// it returns no row.
+func firstText(s *view.Stmt) (*string, error) {
+	rows, err := s.Query()
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		return nil, rows.Err()
+	}
+	text := ""
+	if !rows.IsNull(0) {
+		text = rows.Text(0)
+	}
+	return &text, nil
+}
+
 // Close implements view.Writer.
 func (w *writer) Close() error {
 	for _, s := range w.stmts {
 		s.Close()
 	}
-	w.stmts = nil
+	for _, c := range w.checks {
+		c.s.Close()
+	}
+	w.stmts, w.checks = nil, nil
 	return nil
 }
