@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/sluicedb/sluice/internal/sqlite"
+	"github.com/sluicedb/sluice/view"
 )
 
 // Statement is one SQL statement of a view file and where it starts.
@@ -36,10 +37,20 @@ type Def struct {
 	// Checks are the -- sluice:check KIND statements: queries that reject
 	// a task of that kind with the text of their first row.
 	Checks []KindStatement
+	// Optimistic, Result and Rollback are the authority sections: run for
+	// a task of their kind this device appended, for the server's result
+	// of one, and for one that failed or was cancelled (see
+	// view.ParseTask).
+	Optimistic, Result, Rollback []KindStatement
 }
 
 // kindSections are the sections that name a kind of task.
-var kindSections = map[string]bool{"check": true}
+var kindSections = map[string]bool{"check": true, "optimistic": true, "result": true, "rollback": true}
+
+// hasTaskSections reports whether the file has authority sections.
+func (d *Def) hasTaskSections() bool {
+	return len(d.Optimistic)+len(d.Result)+len(d.Rollback) > 0
+}
 
 // Parse parses the view file text; path is only used in errors.
 func Parse(path string, text []byte) (*Def, error) {
@@ -66,6 +77,12 @@ func Parse(path string, text []byte) (*Def, error) {
 			d.Apply = append(d.Apply, st)
 		case "check":
 			d.Checks = append(d.Checks, KindStatement{Kind: kind, Statement: st})
+		case "optimistic":
+			d.Optimistic = append(d.Optimistic, KindStatement{Kind: kind, Statement: st})
+		case "result":
+			d.Result = append(d.Result, KindStatement{Kind: kind, Statement: st})
+		case "rollback":
+			d.Rollback = append(d.Rollback, KindStatement{Kind: kind, Statement: st})
 		default:
 			return fmt.Errorf("%s:%d: SQL before the first section (-- sluice:schema, -- sluice:indexes or -- sluice:apply)", path, line)
 		}
@@ -89,7 +106,7 @@ func Parse(path string, text []byte) (*Def, error) {
 				if err := d.parseHeader(args); err != nil {
 					return nil, fmt.Errorf("%s:%d: %w", path, n, err)
 				}
-			case "schema", "indexes", "apply", "check":
+			case "schema", "indexes", "apply", "check", "optimistic", "result", "rollback":
 				if !headerSeen {
 					return nil, fmt.Errorf("%s:%d: the file must start with a -- sluice:view name=NAME version=N line", path, n)
 				}
@@ -99,7 +116,7 @@ func Parse(path string, text []byte) (*Def, error) {
 				}
 				section, kind = word, k
 			default:
-				return nil, fmt.Errorf("%s:%d: unknown directive -- sluice:%s (want view, schema, indexes, apply or check)", path, n, word)
+				return nil, fmt.Errorf("%s:%d: unknown directive -- sluice:%s (want view, schema, indexes, apply, check, optimistic, result or rollback)", path, n, word)
 			}
 			continue
 		}
@@ -127,8 +144,8 @@ func Parse(path string, text []byte) (*Def, error) {
 		return nil, fmt.Errorf("%s: no -- sluice:view name=NAME version=N line", path)
 	case len(d.Schema) == 0:
 		return nil, fmt.Errorf("%s: no statements in a -- sluice:schema section", path)
-	case len(d.Apply) == 0:
-		return nil, fmt.Errorf("%s: no statements in a -- sluice:apply section", path)
+	case len(d.Apply) == 0 && !d.hasTaskSections():
+		return nil, fmt.Errorf("%s: no statements in a -- sluice:apply section (or -- sluice:optimistic, result, rollback)", path)
 	}
 	return d, nil
 }
@@ -208,4 +225,20 @@ func ParseFile(path string) (*Def, error) {
 		return nil, fmt.Errorf("view file: %w", err)
 	}
 	return Parse(path, b)
+}
+
+// taskSection is an authority section's statements.
+type taskSection struct {
+	name  string
+	op    view.TaskOp
+	stmts []KindStatement
+}
+
+// taskSections returns the authority sections, in a fixed order.
+func (d *Def) taskSections() []taskSection {
+	return []taskSection{
+		{"optimistic", view.OpOptimistic, d.Optimistic},
+		{"result", view.OpResult, d.Result},
+		{"rollback", view.OpRollback, d.Rollback},
+	}
 }

@@ -1,7 +1,6 @@
 package sqlview
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -55,6 +54,11 @@ func LoadFS(fsys fs.FS, name string) (*View, error) {
 
 // New checks a parsed view file (see Load) and returns its view.
 func New(def *Def) (*View, error) {
+	if def.hasTaskSections() {
+		d := *def
+		d.Schema = append(append([]Statement(nil), def.Schema...), taskSchema(def.Name)...)
+		def = &d
+	}
 	if err := check(def); err != nil {
 		return nil, err
 	}
@@ -64,8 +68,13 @@ func New(def *Def) (*View, error) {
 // params are the named parameters apply statements may use.
 var params = map[string]bool{":seq": true, ":origin": true, ":payload": true, ":time": true}
 
+// taskParams are the named parameters the statements of the authority
+// sections may use.
+var taskParams = map[string]bool{":seq": true, ":origin": true, ":payload": true, ":time": true, ":entry": true,
+	":scope": true, ":task": true, ":task_id": true, ":node": true, ":kind": true, ":queue": true, ":authority": true, ":reason": true, ":outcome": true}
+
 // checkParams are the named parameters check statements may use.
-var checkParams = map[string]bool{":task_id": true, ":kind": true, ":queue": true, ":payload": true, ":scope": true, ":node": true}
+var checkParams = map[string]bool{":task": true, ":task_id": true, ":kind": true, ":queue": true, ":payload": true, ":scope": true, ":node": true}
 
 // paramList lists a set of parameters for an error message.
 func paramList(ps map[string]bool) string {
@@ -109,6 +118,13 @@ func check(d *Def) error {
 	for _, st := range d.Apply {
 		if err := checkStmt(c, sb, d, "apply", st, params, false); err != nil {
 			return err
+		}
+	}
+	for _, sec := range d.taskSections() {
+		for _, st := range sec.stmts {
+			if err := checkStmt(c, sb, d, sec.name+" "+st.Kind, st.Statement, taskParams, false); err != nil {
+				return err
+			}
 		}
 	}
 	for _, st := range d.Checks {
@@ -190,9 +206,18 @@ func (v *View) Schema() []string { return texts(v.def.Schema) }
 // Indexes implements view.View.
 func (v *View) Indexes() []string { return texts(v.def.Indexes) }
 
-// Fingerprint implements view.Fingerprinter: editing an apply statement
-// rebuilds the view.
-func (v *View) Fingerprint() string { return strings.Join(texts(v.def.Apply), "\n;\n") }
+// Fingerprint implements view.Fingerprinter: editing an apply statement,
+// or one of an authority section, rebuilds the view (editing a check does
+// not).
+func (v *View) Fingerprint() string {
+	fp := strings.Join(texts(v.def.Apply), "\n;\n")
+	for _, sec := range v.def.taskSections() {
+		for _, st := range sec.stmts {
+			fp += "\n-- " + sec.name + " " + st.Kind + "\n" + st.SQL
+		}
+	}
+	return fp
+}
 
 // Sandboxed implements view.Sandboxed: the statements of a SQL file may
 // write only the view's own tables.
@@ -200,200 +225,3 @@ func (v *View) Sandboxed() bool { return true }
 
 // AcceptsLocalAhead implements view.LocalAhead: the file's header decides.
 func (v *View) AcceptsLocalAhead() bool { return v.def.LocalAhead }
-
-// Open implements view.View.
-func (v *View) Open(c *view.Conn) (view.Writer, error) {
-	w := &writer{c: c, def: v.def}
-	for _, st := range v.def.Apply {
-		s, err := c.Prepare(st.SQL)
-		if err != nil {
-			w.Close()
-			return nil, stmtError(v.def, "apply", st, err)
-		}
-		ps := make([]string, s.NumParams())
-		for i := range ps {
-			ps[i] = s.ParamName(i)
-		}
-		w.stmts = append(w.stmts, s)
-		w.params = append(w.params, ps)
-	}
-	for _, st := range v.def.Checks {
-		s, err := c.Prepare(st.SQL)
-		if err != nil {
-			w.Close()
-			return nil, stmtError(v.def, "check "+st.Kind, st.Statement, err)
-		}
-		w.checks = append(w.checks, preparedCheck{KindStatement: st, s: s})
-	}
-	return w, nil
-}
-
-type writer struct {
-	c      *view.Conn
-	def    *Def
-	stmts  []*view.Stmt
-	params [][]string
-	checks []preparedCheck
-}
-
-// preparedCheck is a prepared -- sluice:check statement.
-type preparedCheck struct {
-	KindStatement
-	s *view.Stmt
-}
-
-var _ view.Checker = (*writer)(nil)
-
-// Apply runs the apply statements for every item. It first tries the whole
-// batch; if a statement fails on some entry, it undoes the batch and goes
-// entry by entry, each in a savepoint, rejecting the entries that fail.
-func (w *writer) Apply(ctx context.Context, tx *view.Tx, items []view.Item) error {
-	if err := w.c.Exec("SAVEPOINT sqlview_batch"); err != nil {
-		return err
-	}
-	var failed error
-	for _, it := range items {
-		if failed = w.applyOne(it); failed != nil {
-			break
-		}
-	}
-	if failed == nil {
-		return w.c.Exec("RELEASE sqlview_batch")
-	}
-	if !perEntry(failed) {
-		w.c.Exec("ROLLBACK TO sqlview_batch; RELEASE sqlview_batch")
-		return failed
-	}
-	if err := w.c.Exec("ROLLBACK TO sqlview_batch"); err != nil {
-		return err
-	}
-	for _, it := range items {
-		if err := w.c.Exec("SAVEPOINT sqlview_entry"); err != nil {
-			return err
-		}
-		if err := w.applyOne(it); err != nil {
-			if !perEntry(err) {
-				return err
-			}
-			if err := w.c.Exec("ROLLBACK TO sqlview_entry"); err != nil {
-				return err
-			}
-			tx.Reject(it.Seq, err)
-		}
-		if err := w.c.Exec("RELEASE sqlview_entry"); err != nil {
-			return err
-		}
-	}
-	return w.c.Exec("RELEASE sqlview_batch")
-}
-
-func (w *writer) applyOne(it view.Item) error {
-	for i, s := range w.stmts {
-		for _, p := range w.params[i] {
-			switch p {
-			case ":seq":
-				s.Int(int64(it.Seq))
-			case ":origin":
-				s.Text(it.Origin.String())
-			case ":payload":
-				s.TextBytes(it.Payload)
-			case ":time":
-				if it.Time.IsZero() {
-					s.Null()
-				} else {
-					s.Int(it.Time.UnixMilli())
-				}
-			}
-		}
-		if err := s.Exec(); err != nil {
-			return fmt.Errorf("%s:%d: %w", w.def.Path, w.def.Apply[i].Line, err)
-		}
-	}
-	return nil
-}
-
-// perEntry reports whether err is about the entry (bad JSON, a constraint)
-// rather than the database (I/O, full disk), which must stop indexing.
-func perEntry(err error) bool {
-	var se *sqlite.Error
-	if !errors.As(err, &se) {
-		return false
-	}
-	switch se.Code & 0xff {
-	case 1, 18, 19, 20, 25: // ERROR, TOOBIG, CONSTRAINT, MISMATCH, RANGE
-		return true
-	}
-	return false
-}
-
-// Check implements view.Checker: it runs the file's check statements for
-// t's kind, in order; the first that returns a row rejects the task, with
-// the text of the row's first column (or, if that is NULL or empty, a
-// reason naming the statement).
-func (w *writer) Check(ctx context.Context, t view.CheckTask) (string, error) {
-	for _, c := range w.checks {
-		if c.Kind != t.Kind {
-			continue
-		}
-		if err := ctx.Err(); err != nil {
-			return "", err
-		}
-		for i := 0; i < c.s.NumParams(); i++ {
-			switch c.s.ParamName(i) {
-			case ":task_id":
-				c.s.Text(t.ID)
-			case ":kind":
-				c.s.Text(t.Kind)
-			case ":queue":
-				c.s.Text(t.Queue)
-			case ":payload":
-				c.s.TextBytes(t.Payload)
-			case ":scope":
-				c.s.Text(t.Scope)
-			case ":node":
-				c.s.Text(t.Node.String())
-			}
-		}
-		reason, err := firstText(c.s)
-		if err != nil {
-			return "", fmt.Errorf("%s:%d: %w", w.def.Path, c.Line, err)
-		}
-		if reason != nil {
-			if *reason == "" {
-				return fmt.Sprintf("rejected by the check at %s:%d", w.def.Path, c.Line), nil
-			}
-			return *reason, nil
-		}
-	}
-	return "", nil
-}
-
-// firstText runs a query and returns its first row's first column, nil if
-// it returns no row.
-func firstText(s *view.Stmt) (*string, error) {
-	rows, err := s.Query()
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	if !rows.Next() {
-		return nil, rows.Err()
-	}
-	text := ""
-	if !rows.IsNull(0) {
-		text = rows.Text(0)
-	}
-	return &text, nil
-}
-
-// Close implements view.Writer.
-func (w *writer) Close() error {
-	for _, s := range w.stmts {
-		s.Close()
-	}
-	for _, c := range w.checks {
-		c.s.Close()
-	}
-	w.stmts, w.checks = nil, nil
-	return nil
-}
