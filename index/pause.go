@@ -79,9 +79,6 @@ func (ix *Indexer) hold(ctx context.Context, req *pauseReq, commit func() error)
 	if err != nil {
 		return err
 	}
-	if testHookPaused != nil {
-		testHookPaused()
-	}
 	select {
 	case <-req.resume:
 		return nil
@@ -89,7 +86,3 @@ func (ix *Indexer) hold(ctx context.Context, req *pauseReq, commit func() error)
 		return context.Cause(ctx)
 	}
 }
-
-// testHookPaused, if set (by tests only), runs when a writer has paused
-// for a Transact.
-var testHookPaused func()

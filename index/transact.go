@@ -106,6 +106,9 @@ func (ix *Indexer) Transact(ctx context.Context, fn func(tx *Tx) error) (first l
 		}
 		return 0, ix.rollback(err)
 	}
+	if testHookAppended != nil {
+		testHookAppended()
+	}
 	for _, f := range ix.files {
 		if cerr := f.Commit(); cerr != nil {
 			// The entries are in the log: the indexer applies them once
@@ -119,6 +122,10 @@ func (ix *Indexer) Transact(ctx context.Context, fn func(tx *Tx) error) (first l
 	ix.broadcast()
 	return seqs[0], nil
 }
+
+// testHookAppended, if set (by tests only), runs when a Transact has
+// appended its records and not yet committed the views.
+var testHookAppended func()
 
 // rollback undoes what is staged in every file and returns cause, joined
 // with any failure to roll back.

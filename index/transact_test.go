@@ -47,7 +47,12 @@ type transactEnv struct {
 
 func newTransactEnv(t *testing.T, durability log.Durability) *transactEnv {
 	t.Helper()
-	dir := t.TempDir()
+	return openTransactEnv(t, t.TempDir(), durability)
+}
+
+// openTransactEnv opens the env in dir, made before or not.
+func openTransactEnv(t *testing.T, dir string, durability log.Durability) *transactEnv {
+	t.Helper()
 	l, err := log.Open(filepath.Join(dir, "log"), log.Options{Durability: durability})
 	if err != nil {
 		t.Fatal(err)
