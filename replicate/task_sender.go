@@ -123,20 +123,26 @@ type sendTask struct {
 	payload                json.RawMessage
 	attempts               int
 	inflight               bool
-	nextAt                 time.Time
-	firstFail              time.Time
-	lastErr                string
-	stuck                  bool
+	// maybeApplied: sent, and no answer said it was not applied (a
+	// request that got no answer may have been applied).
+	maybeApplied bool
+	nextAt       time.Time
+	firstFail    time.Time
+	lastErr      string
+	stuck        bool
 }
 
 // NewSender returns a Sender of the tasks in l, which the caller writes.
-// Run sends them.
+// Run sends them. Without a server (opts.Server.URL empty) it only cancels
+// and retries: Run fails.
 func NewSender(l *log.Log, opts SenderOptions) (*Sender, error) {
 	if l.Node().IsZero() {
 		return nil, errors.New("replicate: the log has no node id (a format 1 log no writer has opened yet)")
 	}
-	if err := checkPeerURL(opts.Server.URL); err != nil {
-		return nil, fmt.Errorf("task server: %w", err)
+	if opts.Server.URL != "" {
+		if err := checkPeerURL(opts.Server.URL); err != nil {
+			return nil, fmt.Errorf("task server: %w", err)
+		}
 	}
 	if opts.BatchSize <= 0 || opts.BatchSize > MaxTasksPerRequest {
 		opts.BatchSize = MaxTasksPerRequest
@@ -234,6 +240,7 @@ func (s *Sender) note(e log.Entry) {
 			for _, id := range t.IDs {
 				if st := s.byID[id]; st != nil {
 					st.attempts++
+					st.maybeApplied = true
 				}
 			}
 		}
@@ -245,6 +252,7 @@ func (s *Sender) note(e log.Entry) {
 						st.firstFail = e.Time
 					}
 					st.lastErr, st.nextAt = t.Error, time.UnixMilli(t.NextAttemptAt)
+					st.maybeApplied = t.Unknown
 				}
 			}
 		}
@@ -285,6 +293,9 @@ func (s *Sender) poke() {
 // It returns nil when ctx ends, or the error that stopped it (the log
 // could not be read or written).
 func (s *Sender) Run(ctx context.Context) error {
+	if s.opts.Server.URL == "" {
+		return errors.New("replicate: the sender has no server to send tasks to")
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	errc := make(chan error, 1)
@@ -369,7 +380,7 @@ func (s *Sender) dispatch(ctx context.Context, wg *sync.WaitGroup) (time.Duratio
 		b.tasks = slices.Clone(b.tasks)
 		q.busy = true
 		for _, t := range b.tasks {
-			t.inflight = true
+			t.inflight, t.maybeApplied = true, true
 			t.attempts++
 		}
 		out = append(out, b)
@@ -419,11 +430,12 @@ func (s *Sender) release(b batch) {
 	}
 }
 
-// retryError is a failed request: what went wrong, and how long the
-// server asked to wait.
+// retryError is a failed request: what went wrong, how long the server
+// asked to wait, and whether an answer said nothing was applied.
 type retryError struct {
 	msg        string
 	retryAfter time.Duration
+	answered   bool
 }
 
 func (e *retryError) Error() string { return e.msg }
@@ -466,7 +478,8 @@ func (s *Sender) retry(ctx context.Context, b batch, err error) {
 	}
 	wait := rand.N(ceiling) + time.Millisecond // full jitter
 	var re *retryError
-	if errors.As(err, &re) && re.retryAfter > wait {
+	answered := errors.As(err, &re) && re.answered
+	if answered && re.retryAfter > wait {
 		wait = min(re.retryAfter, s.opts.Backoff[1])
 	}
 	head := b.tasks[0]
@@ -474,12 +487,13 @@ func (s *Sender) retry(ctx context.Context, b batch, err error) {
 	for i, t := range b.tasks {
 		ids[i] = t.id
 		t.nextAt, t.lastErr = now.Add(wait), err.Error()
+		t.maybeApplied = t.maybeApplied && !answered
 		if t.firstFail.IsZero() {
 			t.firstFail = now
 		}
 	}
 	recs := []log.Record{{Origin: log.Local, Scope: head.scope, Payload: tasks.Entry{Kind: tasks.KindRetry, IDs: ids,
-		Error: err.Error(), NextAttemptAt: now.Add(wait).UnixMilli()}.Marshal()}}
+		Error: err.Error(), NextAttemptAt: now.Add(wait).UnixMilli(), Unknown: !answered}.Marshal()}}
 	var stuck *StuckQueue
 	if !head.stuck && (head.attempts >= s.opts.StuckAttempts || now.Sub(head.firstFail) >= s.opts.StuckAfter) {
 		head.stuck = true
@@ -547,7 +561,7 @@ func (s *Sender) post(ctx context.Context, b batch) ([]TaskAnswer, error) {
 		if json.Unmarshal(raw, &eb) == nil && eb.Message != "" {
 			msg = eb.Message
 		}
-		re := &retryError{msg: fmt.Sprintf("%s: %d %s", s.url, resp.StatusCode, msg)}
+		re := &retryError{msg: fmt.Sprintf("%s: %d %s", s.url, resp.StatusCode, msg), answered: true}
 		if n, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && n > 0 {
 			re.retryAfter = time.Duration(n) * time.Second
 		}
@@ -585,8 +599,8 @@ func (s *Sender) Cancel(ctx context.Context, id string) error {
 		}
 		return fmt.Errorf("cancel task %q: %w", id, ErrNoTask)
 	}
-	if st.inflight {
-		return fmt.Errorf("cancel task %q: %w: it was sent to %s (attempt %d) and the server may have applied it; wait for its answer", id, ErrInFlight, s.opts.Server.URL, st.attempts)
+	if st.inflight || st.maybeApplied {
+		return fmt.Errorf("cancel task %q: %w: it was sent (attempt %d) and no answer says it was not applied, so the server may have applied it; it will be sent again until answered: wait for the answer", id, ErrInFlight, st.attempts)
 	}
 	if _, err := s.log.Append(ctx, log.Record{Origin: log.Local, Scope: st.scope, Payload: tasks.Entry{Kind: tasks.KindCancel, ID: id}.Marshal()}); err != nil {
 		return fmt.Errorf("cancel task %q: %w", id, err)

@@ -29,6 +29,7 @@ type serveOptions struct {
 	from      []string
 	fromToken string
 	heartbeat time.Duration
+	tasks     string
 }
 
 func newServeCmd(e *env) *cobra.Command {
@@ -66,6 +67,7 @@ The protocol: GET /v1/status, GET /v1/entries?after=SEQ[&follow=1]
 	f.StringArrayVar(&o.from, "from", nil, "also follow this upstream peer, pulling its entries in (repeatable)")
 	f.StringVar(&o.fromToken, "from-token", "", "the token for the --from peers ($SLUICE_TOKEN if unset)")
 	f.DurationVar(&o.heartbeat, "heartbeat", replicate.DefaultHeartbeat, "how often an idle following stream says it is alive")
+	f.StringVar(&o.tasks, "tasks", "accept", "how POST /v1/tasks handles devices' tasks: accept (append each task's payload as its result) or off")
 	return c
 }
 
@@ -110,6 +112,12 @@ func runServe(ctx context.Context, e *env, o *serveOptions) error {
 	if !loopback && empty {
 		return fmt.Errorf("serve: --listen %s is beyond loopback, and %s holds no token: anyone could read the log; add one first (sluice token add NAME --scope ...)", o.listen, o.tokenFile)
 	}
+	if o.tasks != "accept" && o.tasks != "off" {
+		return usagef("--tasks %q: want accept or off", o.tasks)
+	}
+	if o.tasks != "off" {
+		o.node.extraViews = serveViews
+	}
 	n, err := openNode(e, &o.node)
 	if err != nil {
 		return err
@@ -129,7 +137,19 @@ func runServe(ctx context.Context, e *env, o *serveOptions) error {
 		scheme = "https"
 	}
 	url := fmt.Sprintf("%s://%s", scheme, ln.Addr())
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: nil}
+	var handler http.Handler = srv
+	if o.tasks != "off" {
+		ts, err := newTaskServer(n, tokens, loopback)
+		if err != nil {
+			return err
+		}
+		defer ts.Close()
+		mux := http.NewServeMux()
+		mux.Handle("/v1/tasks", ts)
+		mux.Handle("/", srv)
+		handler = mux
+	}
+	hs := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: nil}
 	serveErr := make(chan error, 1)
 	go func() {
 		var err error

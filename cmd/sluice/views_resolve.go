@@ -15,6 +15,7 @@ import (
 	"github.com/sluicedb/sluice/view"
 	"github.com/sluicedb/sluice/view/sqlview"
 	"github.com/sluicedb/sluice/view/ssb"
+	"github.com/sluicedb/sluice/view/tasks"
 )
 
 // resolveViews turns --view values into views: "ssb" is the built-in SSB
@@ -30,6 +31,10 @@ func resolveViews(specs []string) ([]view.View, error) {
 		switch {
 		case s == ssb.Name:
 			v = ssb.View{}
+		case s == tasks.Name:
+			v = tasks.View{}
+		case s == tasks.HandledName:
+			v = tasks.Handled{}
 		case strings.HasSuffix(s, ".sql") || fileExists(s):
 			sv, err := sqlview.Load(s)
 			if err != nil {
@@ -40,7 +45,7 @@ func resolveViews(specs []string) ([]view.View, error) {
 			}
 			v = sv
 		default:
-			return nil, usagef("--view %q: not a built-in view (ssb) nor a .sql view file", s)
+			return nil, usagef("--view %q: not a built-in view (ssb, tasks, handled_tasks) nor a .sql view file", s)
 		}
 		// Names are compared as SQLite compares the schema names sluice
 		// query attaches view files under: without case.
@@ -56,7 +61,7 @@ func resolveViews(specs []string) ([]view.View, error) {
 
 // builtinViews are the names of the built-in views, which no SQL view may
 // take: it would share their file and replace them.
-var builtinViews = []string{ssb.Name}
+var builtinViews = []string{ssb.Name, tasks.Name, tasks.HandledName}
 
 // checkSQLViewName refuses a SQL view named like a built-in view, or like
 // a schema SQLite keeps for itself (sluice query attaches each view file

@@ -23,7 +23,8 @@ const (
 	KindSend = "task.send"
 	// KindRetry records a retryable answer, or a network failure, for the
 	// tasks of one request: they are sent again from next_attempt_at.
-	// Fields: ids, error, next_attempt_at (Unix ms).
+	// Fields: ids, error, next_attempt_at (Unix ms), unknown (no answer
+	// came: the server may have applied them).
 	KindRetry = "task.retry"
 	// KindStuck reports that a queue's head task has failed retryably past
 	// the sender's limit. Fields: queue, id, error.
@@ -70,6 +71,9 @@ type Entry struct {
 	Attempt       int      `json:"attempt,omitempty"`
 	Error         string   `json:"error,omitempty"`
 	NextAttemptAt int64    `json:"next_attempt_at,omitempty"`
+	// Unknown, on a retry entry, says the request got no answer (a network
+	// failure): the server may have applied the tasks.
+	Unknown bool `json:"unknown,omitempty"`
 
 	Node    string  `json:"node,omitempty"`
 	Seq     log.Seq `json:"seq,omitempty"`
