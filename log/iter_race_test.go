@@ -3,7 +3,7 @@ package log
 import (
 	"context"
 	"path/filepath"
-		"testing"
+	"testing"
 )
 
 // TestIterFirstAppend reads a new log's first entry while it is appended:

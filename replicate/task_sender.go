@@ -123,9 +123,10 @@ type sendTask struct {
 	payload                json.RawMessage
 	attempts               int
 	inflight               bool
-	// maybeApplied: sent, and no answer said it was not applied (a
-	// request that got no answer may have been applied).
-	maybeApplied bool
+	// maybeApplied: some request carrying it got no answer, so the server
+	// may have applied it; prevMaybe is what it was before the last send
+	// (restored when that send is answered "not applied").
+	maybeApplied, prevMaybe bool
 	nextAt       time.Time
 	firstFail    time.Time
 	lastErr      string
@@ -240,7 +241,7 @@ func (s *Sender) note(e log.Entry) {
 			for _, id := range t.IDs {
 				if st := s.byID[id]; st != nil {
 					st.attempts++
-					st.maybeApplied = true
+					st.prevMaybe, st.maybeApplied = st.maybeApplied, true
 				}
 			}
 		}
@@ -252,7 +253,9 @@ func (s *Sender) note(e log.Entry) {
 						st.firstFail = e.Time
 					}
 					st.lastErr, st.nextAt = t.Error, time.UnixMilli(t.NextAttemptAt)
-					st.maybeApplied = t.Unknown
+					if !t.Unknown {
+						st.maybeApplied = st.prevMaybe
+					}
 				}
 			}
 		}
@@ -380,7 +383,8 @@ func (s *Sender) dispatch(ctx context.Context, wg *sync.WaitGroup) (time.Duratio
 		b.tasks = slices.Clone(b.tasks)
 		q.busy = true
 		for _, t := range b.tasks {
-			t.inflight, t.maybeApplied = true, true
+			t.inflight = true
+			t.prevMaybe, t.maybeApplied = t.maybeApplied, true
 			t.attempts++
 		}
 		out = append(out, b)
@@ -487,7 +491,9 @@ func (s *Sender) retry(ctx context.Context, b batch, err error) {
 	for i, t := range b.tasks {
 		ids[i] = t.id
 		t.nextAt, t.lastErr = now.Add(wait), err.Error()
-		t.maybeApplied = t.maybeApplied && !answered
+		if answered {
+			t.maybeApplied = t.prevMaybe
+		}
 		if t.firstFail.IsZero() {
 			t.firstFail = now
 		}
@@ -543,12 +549,10 @@ func (s *Sender) post(ctx context.Context, b batch) ([]TaskAnswer, error) {
 	}
 	resp, err := s.http.Do(hr)
 	if err != nil {
-		var ne net.Error
-		msg := err.Error()
-		if errors.As(err, &ne) {
-			msg = ne.Error()
-		}
-		return nil, &retryError{msg: msg}
+		// A connection never made sent nothing; any other failure may
+		// have lost the answer of a request the server applied.
+		var oe *net.OpError
+		return nil, &retryError{msg: err.Error(), answered: errors.As(err, &oe) && oe.Op == "dial"}
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswerBody))

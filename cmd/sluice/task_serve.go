@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"strconv"
@@ -18,6 +19,10 @@ var serveViews = []string{tasks.HandledName}
 // (SIGKILL) right after its Nth append of task answers, before answering.
 const killAfterAppendEnv = "SLUICE_TEST_TASKS_KILL_AFTER_APPEND"
 
+// failKindEnv, for tests, makes the handler fail every task of that kind
+// with a retryable error.
+const failKindEnv = "SLUICE_TEST_TASKS_FAIL_KIND"
+
 // newTaskServer makes the server of POST /v1/tasks, with the built-in
 // accept handler.
 func newTaskServer(n *node, tokens *replicate.TokenStore, loopback bool) (*replicate.TaskServer, error) {
@@ -34,6 +39,14 @@ func newTaskServer(n *node, tokens *replicate.TokenStore, loopback bool) (*repli
 				select {} // the signal is on its way
 			}
 		}
+	}
+	if kind := os.Getenv(failKindEnv); kind != "" {
+		opts.Handler = replicate.HandlerFunc(func(ctx context.Context, t replicate.Task) (replicate.TaskResult, error) {
+			if t.Kind == kind {
+				return replicate.TaskResult{}, fmt.Errorf("tasks of kind %s fail here (%s)", kind, failKindEnv)
+			}
+			return replicate.Accept.HandleTask(ctx, t)
+		})
 	}
 	return replicate.NewTaskServer(n.log, opts)
 }
