@@ -24,6 +24,12 @@
 // An error from the log itself (Last, an iterator: a corrupt or lost entry)
 // stops the indexer with that error; no view is rebuilt for it.
 //
+// Transact is for a server that accepts tasks: it runs a function with
+// every view caught up to the log's end and the log's appends held, applies
+// the records the function stages to the views as it goes (so the views'
+// checks see them), appends them in one atomic Append and only then commits
+// the views. Nothing is appended if the function fails.
+//
 // When indexing stops with an error — a view's Apply failed (a
 // *view.ApplyError, see view.ErrorPolicy), the log could not be read — Run
 // and SynchronizeUpTo return it, Err reports it, and every WaitFor waiting

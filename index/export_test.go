@@ -6,3 +6,7 @@ func SetWaitingHook(f func()) (restore func()) {
 	testHookWaiting = f
 	return func() { testHookWaiting = nil }
 }
+
+// SetAppendedHook sets a function Transact calls once it has appended its
+// records, before the views commit.
+func SetAppendedHook(f func()) { testHookAppended = f }

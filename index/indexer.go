@@ -111,6 +111,11 @@ type Indexer struct {
 	phases     []atomic.Int32 // per file, its Phase; set by its writer
 
 	expect atomic.Uint64 // see Expect (expect.go)
+
+	// txMu is held by Transact while it uses the files, and by a run
+	// while it sets up and ends: one or the other drives the files.
+	txMu  sync.Mutex
+	pipes []*pipe // the running writers, for Transact to pause; txMu
 }
 
 // New returns an Indexer feeding files from src. The files must stay open

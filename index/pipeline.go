@@ -26,8 +26,18 @@ type pipe struct {
 	f       *view.File
 	backlog chan work
 	ahead   chan *view.Batch
-	local   bool          // the file has a view that accepts local entries ahead
-	phase   *atomic.Int32 // the file's Phase, for Progress
+	local   bool           // the file has a view that accepts local entries ahead
+	phase   *atomic.Int32  // the file's Phase, for Progress
+	pause   chan *pauseReq // Transact asks the writer to hand the file over
+	done    chan struct{}  // closed when the writer has returned
+}
+
+// pauseReq asks a writer to commit and leave its file alone until resume is
+// closed; it answers on paused (the commit's error; a writer that fails
+// returns).
+type pauseReq struct {
+	paused chan error
+	resume chan struct{}
 }
 
 func (ix *Indexer) run(ctx context.Context, until log.Seq, follow bool) error {
@@ -102,23 +112,17 @@ func (ix *Indexer) runOnce(ctx context.Context, until log.Seq, follow bool) erro
 	if ix.fromNew {
 		newFrom, ix.fromNew = min(ix.newFrom, last), false
 	}
-	if err := ix.validate(); err != nil {
+	pipes, from, err := ix.setUp(last)
+	if err != nil {
 		return err
 	}
-	from := ix.minSince() + 1
-	pipes := make([]*pipe, len(ix.files))
-	for i, f := range ix.files {
-		ix.phases[i].Store(int32(PhaseBacklog))
-		pipes[i] = &pipe{f: f, phase: &ix.phases[i], backlog: make(chan work, 2), ahead: make(chan *view.Batch, 64)}
-		for _, st := range f.Status() {
-			pipes[i].local = pipes[i].local || st.LocalAhead
-		}
-		if lag := int64(max(last, ix.expected())) - int64(f.MinSince()); ix.opts.BulkLag >= 0 && lag > int64(ix.opts.BulkLag) {
-			if err := f.SetBulk(true); err != nil {
-				return fmt.Errorf("index: %w", err)
-			}
-		}
-	}
+	// From here Transact pauses the writers to use the files; once they
+	// have returned, it uses the files itself.
+	defer func() {
+		ix.txMu.Lock()
+		ix.pipes = nil
+		ix.txMu.Unlock()
+	}()
 
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -129,6 +133,7 @@ func (ix *Indexer) runOnce(ctx context.Context, until log.Seq, follow bool) erro
 		writers.Add(1)
 		go func() {
 			defer writers.Done()
+			defer close(p.done)
 			if err := ix.write(ctx, p); err != nil {
 				cancel(err)
 			}
@@ -194,15 +199,9 @@ func (ix *Indexer) read(ctx context.Context, from, until log.Seq, follow bool, p
 		if err := ctx.Err(); err != nil {
 			return context.Cause(ctx)
 		}
-		es := make([]log.Entry, 0, min(ix.opts.BatchSize, 4096))
-		size := 0
-		for len(es) < ix.opts.BatchSize && size < ix.opts.BatchBytes && it.Next() {
-			e := it.Entry()
-			es = append(es, e)
-			size += len(e.Payload)
-		}
-		if err := it.Err(); err != nil {
-			return fmt.Errorf("read log: %w", err)
+		es, size, err := ix.readBatch(it)
+		if err != nil {
+			return err
 		}
 		atEnd := len(es) < ix.opts.BatchSize && size < ix.opts.BatchBytes
 		newPos := position(it, es, pos)
@@ -258,6 +257,22 @@ func (ix *Indexer) read(ctx context.Context, from, until log.Seq, follow bool, p
 		}
 		stall.waited()
 	}
+}
+
+// readBatch reads the next batch of entries: up to BatchSize entries and
+// BatchBytes of payload. It returns them and their payload bytes.
+func (ix *Indexer) readBatch(it log.Iterator) ([]log.Entry, int, error) {
+	es := make([]log.Entry, 0, min(ix.opts.BatchSize, 4096))
+	size := 0
+	for len(es) < ix.opts.BatchSize && size < ix.opts.BatchBytes && it.Next() {
+		e := it.Entry()
+		es = append(es, e)
+		size += len(e.Payload)
+	}
+	if err := it.Err(); err != nil {
+		return nil, 0, fmt.Errorf("read log: %w", err)
+	}
+	return es, size, nil
 }
 
 // position returns how far an iterator has read: its Position if it has
@@ -393,10 +408,16 @@ func (ix *Indexer) write(ctx context.Context, p *pipe) error {
 				return err
 			}
 		}
-		// Prefer a waiting local batch over the next backlog batch.
+		// Prefer a waiting local batch, or a Transact, over the next
+		// backlog batch.
 		select {
 		case b := <-ahead:
 			if err := applyAhead(b); err != nil {
+				return err
+			}
+			continue
+		case req := <-p.pause:
+			if err := ix.hold(ctx, req, commit); err != nil {
 				return err
 			}
 			continue
@@ -443,6 +464,10 @@ func (ix *Indexer) write(ctx context.Context, p *pipe) error {
 			}
 		case b := <-ahead:
 			if err := applyAhead(b); err != nil {
+				return err
+			}
+		case req := <-p.pause:
+			if err := ix.hold(ctx, req, commit); err != nil {
 				return err
 			}
 		case w, ok := <-p.backlog:

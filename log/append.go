@@ -112,6 +112,11 @@ type tailState struct {
 // failure it cuts what it wrote. It returns the seq of the first record.
 // extra is added to every record's flags (flagLost). mu must be held.
 func (l *Log) commit(calls [][]Record, extra byte) (Seq, error) {
+	return l.commitAt(calls, extra, time.Now())
+}
+
+// commitAt is commit with the append time at.
+func (l *Log) commitAt(calls [][]Record, extra byte, at time.Time) (Seq, error) {
 	if l.closed {
 		return 0, ErrClosed
 	}
@@ -119,7 +124,7 @@ func (l *Log) commit(calls [][]Record, extra byte) (Seq, error) {
 		return 0, fmt.Errorf("append: log unusable after an earlier write error, reopen it: %w", l.broken)
 	}
 	pre := tailState{last: Seq(l.last.Load()), first: l.tailFirst, size: l.tailSize}
-	n, err := l.write(calls, extra, time.Now())
+	n, err := l.write(calls, extra, at)
 	if err == nil && l.opts.Durability != SyncNone {
 		if err = l.w.Sync(); err != nil {
 			err = fmt.Errorf("sync: %w", err)

@@ -181,6 +181,25 @@ func (f *File) Recover() error {
 	if f.Err() == nil {
 		return nil
 	}
+	return f.reload("recover")
+}
+
+// Rollback undoes the batches staged since the last commit, as if they
+// had never been staged: it rolls the transaction back, reloads every
+// view's progress from the database and gives each view a new writer (one
+// may hold state from what was undone). On a file that failed it is
+// Recover. Like Apply, it must not run concurrently with other methods but
+// Status, Applied, MinSince and Err.
+func (f *File) Rollback() error {
+	if !f.inTx && f.Err() == nil {
+		return nil
+	}
+	return f.reload("roll back")
+}
+
+// reload rolls back what was staged and reloads the views' progress and
+// writers from the database; what names the operation in errors.
+func (f *File) reload(what string) error {
 	f.conn.Discard()
 	f.exec("ROLLBACK") // SQLite may have rolled back already
 	f.inTx = false
@@ -190,18 +209,18 @@ func (f *File) Recover() error {
 			err = fmt.Errorf("no record of view %q", vs.v.Name())
 		}
 		if err != nil {
-			return fmt.Errorf("recover %s: %w", f.path, err)
+			return fmt.Errorf("%s %s: %w", what, f.path, err)
 		}
 		vs.m, vs.ahead = m, map[log.Seq]struct{}{}
 		if err := f.loadAhead(vs); err != nil {
-			return fmt.Errorf("recover %s: %w", f.path, err)
+			return fmt.Errorf("%s %s: %w", what, f.path, err)
 		}
 		if vs.w != nil {
 			vs.w.Close()
 			vs.w = nil
 		}
 		if err := f.openWriter(vs); err != nil {
-			return fmt.Errorf("recover %s: view %q: open writer: %w", f.path, vs.v.Name(), err)
+			return fmt.Errorf("%s %s: view %q: open writer: %w", what, f.path, vs.v.Name(), err)
 		}
 		f.publish(vs)
 	}

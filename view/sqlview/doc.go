@@ -29,6 +29,71 @@
 //	:time     when the entry was appended, Unix milliseconds (INTEGER; NULL
 //	          for sources that do not record it)
 //
+// A server that accepts tasks (see index.Indexer.Transact) runs a view's
+// checks before it accepts a task of their kind:
+//
+//	-- sluice:check timer.start
+//	SELECT 'a timer is already running' FROM timers WHERE owner = :scope AND running = 1;
+//
+// A check is a query; if it returns a row, the task is rejected for good,
+// with the text of the row's first column as the reason. It sees the view's
+// tables as they are after every task accepted before it, including the
+// earlier tasks of the same batch. Its parameters:
+//
+//	:task_id  the task's id (TEXT)
+//	:kind     its kind (TEXT)
+//	:queue    its queue (TEXT)
+//	:payload  its payload (TEXT, usually JSON)
+//	:scope    its user's scope, e.g. 'user:7777' (TEXT)
+//	:node     the device that sent it, 32 hex digits (TEXT)
+//
+// Checks must only read. Editing them does not rebuild the view.
+//
+// # Optimistic writes and authority
+//
+// A view can show a user's action at once, before the server has it, and
+// settle it when the server answers (seed 000's AUTHORITY column). The
+// action is a task entry (see view.ParseTask for the entry formats); three
+// sections, each for one kind of task, say what it does to the tables:
+//
+//	-- sluice:optimistic reaction.add   a task this device appended (a local task entry)
+//	-- sluice:result reaction.add       the server's result for a task of this kind
+//	-- sluice:rollback reaction.add     the task is settled: failed, cancelled, or succeeded
+//	                                    (after its results): remove its optimistic rows
+//
+// A kind with optimistic statements and no result section runs its
+// optimistic statements for its results too (with :authority 1): the usual
+// case, where the result writes the rows the task showed. Their statements
+// may use :seq, :origin, :time, :scope (the entry's scope,
+// e.g. the user) and
+//
+//	:payload    the task's payload (optimistic) or the result's (result), JSON; NULL if none
+//	:entry      the whole entry
+//	:task       the task's identity everywhere: NODE/ID (ids are unique per device only)
+//	:task_id    its id; :node the device that appended it (32 hex digits)
+//	:kind       its kind; :queue its queue ('' if the entry does not say)
+//	:authority  0 (optimistic) or 1 (authoritative, a result)
+//	:outcome    for rollback: 'succeeded', 'failed' or 'cancelled'
+//	:reason     for rollback: why the task failed
+//
+// The rule, which the statements implement (see testdata/views/reactions.sql):
+// a row is tagged with the task and the authority that wrote it; it is
+// replaced only by a higher authority, or by the same authority from a later
+// entry (ON CONFLICT ... DO UPDATE ... WHERE excluded.authority > t.authority
+// OR (excluded.authority = t.authority AND excluded.seq > t.seq)); rollback
+// deletes the task's rows of authority 0. An authoritative row is thus never
+// overwritten by an optimistic one, and the server's entries tell the
+// authoritative state: a failed task's rows are removed, not restored.
+//
+// So that the tables are the same whatever order entries are applied in
+// (local entries go ahead of a backlog), the view keeps two tables of its
+// own, NAME__pending and NAME__settled: an optimistic entry of a task
+// already settled (its cancel was applied first) writes nothing, and
+// settling a task runs the optimistic statements of the tasks still pending
+// again, so a row the settled task had replaced comes back. Optimistic
+// statements must therefore be idempotent upserts under the rule above. A
+// file with authority sections needs no apply section.
+//
 // Changing version, or the text of any statement, rebuilds the view from
 // the log. local-ahead=yes declares that the statements give the same
 // tables whatever the order entries come in, so the indexer may apply a

@@ -9,12 +9,20 @@ import (
 	"strings"
 
 	"github.com/sluicedb/sluice/internal/sqlite"
+	"github.com/sluicedb/sluice/view"
 )
 
 // Statement is one SQL statement of a view file and where it starts.
 type Statement struct {
 	SQL  string
 	Line int
+}
+
+// KindStatement is a statement of a section for one kind of task
+// (-- sluice:check KIND and the authority sections).
+type KindStatement struct {
+	Kind string
+	Statement
 }
 
 // Def is a parsed view file.
@@ -26,12 +34,28 @@ type Def struct {
 	Schema     []Statement
 	Indexes    []Statement
 	Apply      []Statement
+	// Checks are the -- sluice:check KIND statements: queries that reject
+	// a task of that kind with the text of their first row.
+	Checks []KindStatement
+	// Optimistic, Result and Rollback are the authority sections: run for
+	// a task of their kind this device appended, for the server's result
+	// of one, and for one that failed or was cancelled (see
+	// view.ParseTask).
+	Optimistic, Result, Rollback []KindStatement
+}
+
+// kindSections are the sections that name a kind of task.
+var kindSections = map[string]bool{"check": true, "optimistic": true, "result": true, "rollback": true}
+
+// hasTaskSections reports whether the file has authority sections.
+func (d *Def) hasTaskSections() bool {
+	return len(d.Optimistic)+len(d.Result)+len(d.Rollback) > 0
 }
 
 // Parse parses the view file text; path is only used in errors.
 func Parse(path string, text []byte) (*Def, error) {
 	d := &Def{Path: path}
-	section := ""
+	section, kind := "", ""
 	var cur strings.Builder
 	curLine := 0
 	headerSeen := false
@@ -51,6 +75,14 @@ func Parse(path string, text []byte) (*Def, error) {
 			d.Indexes = append(d.Indexes, st)
 		case "apply":
 			d.Apply = append(d.Apply, st)
+		case "check":
+			d.Checks = append(d.Checks, KindStatement{Kind: kind, Statement: st})
+		case "optimistic":
+			d.Optimistic = append(d.Optimistic, KindStatement{Kind: kind, Statement: st})
+		case "result":
+			d.Result = append(d.Result, KindStatement{Kind: kind, Statement: st})
+		case "rollback":
+			d.Rollback = append(d.Rollback, KindStatement{Kind: kind, Statement: st})
 		default:
 			return fmt.Errorf("%s:%d: SQL before the first section (-- sluice:schema, -- sluice:indexes or -- sluice:apply)", path, line)
 		}
@@ -74,13 +106,17 @@ func Parse(path string, text []byte) (*Def, error) {
 				if err := d.parseHeader(args); err != nil {
 					return nil, fmt.Errorf("%s:%d: %w", path, n, err)
 				}
-			case "schema", "indexes", "apply":
+			case "schema", "indexes", "apply", "check", "optimistic", "result", "rollback":
 				if !headerSeen {
 					return nil, fmt.Errorf("%s:%d: the file must start with a -- sluice:view name=NAME version=N line", path, n)
 				}
-				section = word
+				k, err := sectionKind(word, args)
+				if err != nil {
+					return nil, fmt.Errorf("%s:%d: %w", path, n, err)
+				}
+				section, kind = word, k
 			default:
-				return nil, fmt.Errorf("%s:%d: unknown directive -- sluice:%s (want view, schema, indexes or apply)", path, n, word)
+				return nil, fmt.Errorf("%s:%d: unknown directive -- sluice:%s (want view, schema, indexes, apply, check, optimistic, result or rollback)", path, n, word)
 			}
 			continue
 		}
@@ -108,10 +144,26 @@ func Parse(path string, text []byte) (*Def, error) {
 		return nil, fmt.Errorf("%s: no -- sluice:view name=NAME version=N line", path)
 	case len(d.Schema) == 0:
 		return nil, fmt.Errorf("%s: no statements in a -- sluice:schema section", path)
-	case len(d.Apply) == 0:
-		return nil, fmt.Errorf("%s: no statements in a -- sluice:apply section", path)
+	case len(d.Apply) == 0 && !d.hasTaskSections():
+		return nil, fmt.Errorf("%s: no statements in a -- sluice:apply section (or -- sluice:optimistic, result, rollback)", path)
 	}
 	return d, nil
+}
+
+// sectionKind returns the kind a section line names: one word for the
+// sections of a kind of task, none for the others.
+func sectionKind(section, args string) (string, error) {
+	fields := strings.Fields(args)
+	if !kindSections[section] {
+		if len(fields) > 0 {
+			return "", fmt.Errorf("-- sluice:%s takes nothing after it, not %q", section, args)
+		}
+		return "", nil
+	}
+	if len(fields) != 1 {
+		return "", fmt.Errorf("-- sluice:%s needs the kind of task it is for, one word (-- sluice:%s timer.start)", section, section)
+	}
+	return fields[0], nil
 }
 
 func (d *Def) parseHeader(args string) error {
@@ -173,4 +225,20 @@ func ParseFile(path string) (*Def, error) {
 		return nil, fmt.Errorf("view file: %w", err)
 	}
 	return Parse(path, b)
+}
+
+// taskSection is an authority section's statements.
+type taskSection struct {
+	name  string
+	op    view.TaskOp
+	stmts []KindStatement
+}
+
+// taskSections returns the authority sections, in a fixed order.
+func (d *Def) taskSections() []taskSection {
+	return []taskSection{
+		{"optimistic", view.OpOptimistic, d.Optimistic},
+		{"result", view.OpResult, d.Result},
+		{"rollback", view.OpRollback, d.Rollback},
+	}
 }

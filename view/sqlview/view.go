@@ -1,10 +1,10 @@
 package sqlview
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io/fs"
+	"slices"
 	"strings"
 
 	"github.com/sluicedb/sluice/internal/sqlite"
@@ -54,6 +54,11 @@ func LoadFS(fsys fs.FS, name string) (*View, error) {
 
 // New checks a parsed view file (see Load) and returns its view.
 func New(def *Def) (*View, error) {
+	if def.hasTaskSections() {
+		d := *def
+		d.Schema = append(append([]Statement(nil), def.Schema...), taskSchema(def.Name)...)
+		def = &d
+	}
 	if err := check(def); err != nil {
 		return nil, err
 	}
@@ -62,6 +67,24 @@ func New(def *Def) (*View, error) {
 
 // params are the named parameters apply statements may use.
 var params = map[string]bool{":seq": true, ":origin": true, ":payload": true, ":time": true}
+
+// taskParams are the named parameters the statements of the authority
+// sections may use.
+var taskParams = map[string]bool{":seq": true, ":origin": true, ":payload": true, ":time": true, ":entry": true,
+	":scope": true, ":task": true, ":task_id": true, ":node": true, ":kind": true, ":queue": true, ":authority": true, ":reason": true, ":outcome": true}
+
+// checkParams are the named parameters check statements may use.
+var checkParams = map[string]bool{":task": true, ":task_id": true, ":kind": true, ":queue": true, ":payload": true, ":scope": true, ":node": true}
+
+// paramList lists a set of parameters for an error message.
+func paramList(ps map[string]bool) string {
+	names := make([]string, 0, len(ps))
+	for p := range ps {
+		names = append(names, p)
+	}
+	slices.Sort(names)
+	return strings.Join(names, ", ")
+}
 
 func check(d *Def) error {
 	if err := view.CheckName(d.Name); err != nil {
@@ -93,20 +116,44 @@ func check(d *Def) error {
 	}
 	sb.Create = false
 	for _, st := range d.Apply {
-		sb.Denied = ""
-		s, err := c.Prepare(st.SQL)
-		if err != nil {
-			return stmtError(d, "apply", st, denied(err, sb))
+		if err := checkStmt(c, sb, d, "apply", st, params, false); err != nil {
+			return err
 		}
-		for i := 0; i < s.NumParams(); i++ {
-			if name := s.ParamName(i); !params[name] {
-				if name == "" {
-					name = "a positional parameter (?)"
-				}
-				return stmtError(d, "apply", st, fmt.Errorf("unknown parameter %s (use :seq, :origin, :payload, :time)", name))
+	}
+	for _, sec := range d.taskSections() {
+		for _, st := range sec.stmts {
+			if err := checkStmt(c, sb, d, sec.name+" "+st.Kind, st.Statement, taskParams, false); err != nil {
+				return err
 			}
 		}
-		s.Close()
+	}
+	for _, st := range d.Checks {
+		if err := checkStmt(c, sb, d, "check "+st.Kind, st.Statement, checkParams, true); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkStmt compiles one statement of section in the sandbox and checks
+// its parameters against allowed, and that it only reads if readOnly.
+func checkStmt(c *sqlite.Conn, sb *sqlite.Sandbox, d *Def, section string, st Statement, allowed map[string]bool, readOnly bool) error {
+	sb.Denied = ""
+	s, err := c.Prepare(st.SQL)
+	if err != nil {
+		return stmtError(d, section, st, denied(err, sb))
+	}
+	defer s.Close()
+	for i := 0; i < s.NumParams(); i++ {
+		if name := s.ParamName(i); !allowed[name] {
+			if name == "" {
+				name = "a positional parameter (?)"
+			}
+			return stmtError(d, section, st, fmt.Errorf("unknown parameter %s (use %s)", name, paramList(allowed)))
+		}
+	}
+	if readOnly && !s.ReadOnly() {
+		return stmtError(d, section, st, errors.New("a check must only read (a SELECT whose first row, if any, says why the task is rejected)"))
 	}
 	return nil
 }
@@ -159,9 +206,18 @@ func (v *View) Schema() []string { return texts(v.def.Schema) }
 // Indexes implements view.View.
 func (v *View) Indexes() []string { return texts(v.def.Indexes) }
 
-// Fingerprint implements view.Fingerprinter: editing an apply statement
-// rebuilds the view.
-func (v *View) Fingerprint() string { return strings.Join(texts(v.def.Apply), "\n;\n") }
+// Fingerprint implements view.Fingerprinter: editing an apply statement,
+// or one of an authority section, rebuilds the view (editing a check does
+// not).
+func (v *View) Fingerprint() string {
+	fp := strings.Join(texts(v.def.Apply), "\n;\n")
+	for _, sec := range v.def.taskSections() {
+		for _, st := range sec.stmts {
+			fp += "\n-- " + sec.name + " " + st.Kind + "\n" + st.SQL
+		}
+	}
+	return fp
+}
 
 // Sandboxed implements view.Sandboxed: the statements of a SQL file may
 // write only the view's own tables.
@@ -169,120 +225,3 @@ func (v *View) Sandboxed() bool { return true }
 
 // AcceptsLocalAhead implements view.LocalAhead: the file's header decides.
 func (v *View) AcceptsLocalAhead() bool { return v.def.LocalAhead }
-
-// Open implements view.View.
-func (v *View) Open(c *view.Conn) (view.Writer, error) {
-	w := &writer{c: c, def: v.def}
-	for _, st := range v.def.Apply {
-		s, err := c.Prepare(st.SQL)
-		if err != nil {
-			w.Close()
-			return nil, stmtError(v.def, "apply", st, err)
-		}
-		ps := make([]string, s.NumParams())
-		for i := range ps {
-			ps[i] = s.ParamName(i)
-		}
-		w.stmts = append(w.stmts, s)
-		w.params = append(w.params, ps)
-	}
-	return w, nil
-}
-
-type writer struct {
-	c      *view.Conn
-	def    *Def
-	stmts  []*view.Stmt
-	params [][]string
-}
-
-// Apply runs the apply statements for every item. It first tries the whole
-// batch; if a statement fails on some entry, it undoes the batch and goes
-// entry by entry, each in a savepoint, rejecting the entries that fail.
-func (w *writer) Apply(ctx context.Context, tx *view.Tx, items []view.Item) error {
-	if err := w.c.Exec("SAVEPOINT sqlview_batch"); err != nil {
-		return err
-	}
-	var failed error
-	for _, it := range items {
-		if failed = w.applyOne(it); failed != nil {
-			break
-		}
-	}
-	if failed == nil {
-		return w.c.Exec("RELEASE sqlview_batch")
-	}
-	if !perEntry(failed) {
-		w.c.Exec("ROLLBACK TO sqlview_batch; RELEASE sqlview_batch")
-		return failed
-	}
-	if err := w.c.Exec("ROLLBACK TO sqlview_batch"); err != nil {
-		return err
-	}
-	for _, it := range items {
-		if err := w.c.Exec("SAVEPOINT sqlview_entry"); err != nil {
-			return err
-		}
-		if err := w.applyOne(it); err != nil {
-			if !perEntry(err) {
-				return err
-			}
-			if err := w.c.Exec("ROLLBACK TO sqlview_entry"); err != nil {
-				return err
-			}
-			tx.Reject(it.Seq, err)
-		}
-		if err := w.c.Exec("RELEASE sqlview_entry"); err != nil {
-			return err
-		}
-	}
-	return w.c.Exec("RELEASE sqlview_batch")
-}
-
-func (w *writer) applyOne(it view.Item) error {
-	for i, s := range w.stmts {
-		for _, p := range w.params[i] {
-			switch p {
-			case ":seq":
-				s.Int(int64(it.Seq))
-			case ":origin":
-				s.Text(it.Origin.String())
-			case ":payload":
-				s.TextBytes(it.Payload)
-			case ":time":
-				if it.Time.IsZero() {
-					s.Null()
-				} else {
-					s.Int(it.Time.UnixMilli())
-				}
-			}
-		}
-		if err := s.Exec(); err != nil {
-			return fmt.Errorf("%s:%d: %w", w.def.Path, w.def.Apply[i].Line, err)
-		}
-	}
-	return nil
-}
-
-// perEntry reports whether err is about the entry (bad JSON, a constraint)
-// rather than the database (I/O, full disk), which must stop indexing.
-func perEntry(err error) bool {
-	var se *sqlite.Error
-	if !errors.As(err, &se) {
-		return false
-	}
-	switch se.Code & 0xff {
-	case 1, 18, 19, 20, 25: // ERROR, TOOBIG, CONSTRAINT, MISMATCH, RANGE
-		return true
-	}
-	return false
-}
-
-// Close implements view.Writer.
-func (w *writer) Close() error {
-	for _, s := range w.stmts {
-		s.Close()
-	}
-	w.stmts = nil
-	return nil
-}
