@@ -606,7 +606,7 @@ func (s *Sender) Cancel(ctx context.Context, id string) error {
 	if st.inflight || st.maybeApplied {
 		return fmt.Errorf("cancel task %q: %w: it was sent (attempt %d) and no answer says it was not applied, so the server may have applied it; it will be sent again until answered: wait for the answer", id, ErrInFlight, st.attempts)
 	}
-	if _, err := s.log.Append(ctx, log.Record{Origin: log.Local, Scope: st.scope, Payload: tasks.Entry{Kind: tasks.KindCancel, ID: id}.Marshal()}); err != nil {
+	if _, err := s.log.Append(ctx, log.Record{Origin: log.Local, Scope: st.scope, Payload: tasks.Entry{Kind: tasks.KindCancel, ID: id, Queue: st.queue, Type: st.kind}.Marshal()}); err != nil {
 		return fmt.Errorf("cancel task %q: %w", id, err)
 	}
 	s.finish(id, tasks.Cancelled)

@@ -13,7 +13,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sluicedb/sluice/index"
 	"github.com/sluicedb/sluice/log"
+	"github.com/sluicedb/sluice/view"
 	"github.com/sluicedb/sluice/view/tasks"
 )
 
@@ -27,6 +29,14 @@ type TaskServerOptions struct {
 	OpenWhenEmpty bool
 	// Handler applies tasks; default Accept.
 	Handler Handler
+	// Indexer, if set, is the indexer of the server's views over the
+	// log: every group of batches is then applied in one
+	// Indexer.Transact, and each task first runs the SQL checks of the
+	// views (-- sluice:check KIND) against the views as they are after
+	// every task before it, of earlier batches and of its own. A row
+	// rejects the task (a failed answer with that reason). Without an
+	// Indexer the records go to the log in one plain Append, unchecked.
+	Indexer *index.Indexer
 	// RetryAfter is what a 503 answer asks the device to wait; default 1 s.
 	RetryAfter time.Duration
 	// MaxWaiting is how many requests may wait for the server's one
@@ -307,49 +317,34 @@ type staged struct {
 // apply applies a group of calls: each call's tasks in order, every call
 // whose handlers all answered in one Append, then the answers.
 func (s *TaskServer) apply(group []*taskCall) {
-	var recs []log.Record
-	plans := make([][]staged, len(group))
-	inGroup := map[taskKey]int{} // tasks handled in this group: which call
 	for ci, c := range group {
 		if c.ctx.Err() != nil {
 			// The device gave up waiting: apply nothing, it will send again.
 			c.reply <- taskReply{status: http.StatusServiceUnavailable, message: "request cancelled"}
 			group[ci] = nil
-			continue
 		}
-		mark := len(recs)
-		plan, err := s.handleCall(c, &recs, inGroup)
-		if err != nil {
-			recs = recs[:mark]
-			c.reply <- taskReply{status: http.StatusServiceUnavailable, message: err.Error()}
-			group[ci] = nil
-			continue
-		}
-		for _, p := range plan {
-			if p.old == nil {
-				inGroup[p.key] = ci
-			}
-		}
-		plans[ci] = plan
 	}
+	var plans [][]staged
 	var first log.Seq
-	if len(recs) > 0 {
-		seqs, err := s.log.Append(s.ctx, recs...)
-		if err != nil {
-			if s.opts.Logger != nil {
-				s.opts.Logger.Error("tasks: append the answers of a group of batches", "batches", len(group), "err", err)
-			}
-			for _, c := range group {
-				if c != nil {
-					c.reply <- taskReply{status: http.StatusServiceUnavailable, message: fmt.Sprintf("append the answers: %v", err)}
-				}
-			}
-			return
+	var err error
+	if s.opts.Indexer != nil {
+		plans, first, err = s.transact(group)
+	} else {
+		plans, first, err = s.appendPlain(group)
+	}
+	if err != nil {
+		if s.opts.Logger != nil {
+			s.opts.Logger.Error("tasks: append the answers of a group of batches", "batches", len(group), "err", err)
 		}
-		first = seqs[0]
-		if s.opts.AfterAppend != nil {
-			s.opts.AfterAppend()
+		for _, c := range group {
+			if c != nil {
+				c.reply <- taskReply{status: http.StatusServiceUnavailable, message: fmt.Sprintf("append the answers: %v", err)}
+			}
 		}
+		return
+	}
+	if first != 0 && s.opts.AfterAppend != nil {
+		s.opts.AfterAppend()
 	}
 	// Record what was answered before answering: a batch sent again gets
 	// the same answers.
@@ -375,6 +370,91 @@ func (s *TaskServer) apply(group []*taskCall) {
 	}
 }
 
+// appendPlain handles the group's calls and appends their records with one
+// log Append. A call whose handler fails is answered 503 and dropped from
+// the group (set to nil). It returns each call's plan and the first seq
+// appended (0 if none).
+func (s *TaskServer) appendPlain(group []*taskCall) ([][]staged, log.Seq, error) {
+	var recs []log.Record
+	plans := make([][]staged, len(group))
+	inGroup := map[taskKey]bool{}
+	for ci, c := range group {
+		if c == nil {
+			continue
+		}
+		mark := len(recs)
+		plan, err := s.handleCall(c, len(recs), inGroup, nil, func(r []log.Record) error { recs = append(recs, r...); return nil })
+		if err != nil {
+			recs = recs[:mark]
+			for _, t := range c.req.Tasks {
+				delete(inGroup, taskKey{c.node, t.ID})
+			}
+			c.reply <- taskReply{status: http.StatusServiceUnavailable, message: err.Error()}
+			group[ci] = nil
+			continue
+		}
+		plans[ci] = plan
+	}
+	if len(recs) == 0 {
+		return plans, 0, nil
+	}
+	seqs, err := s.log.Append(s.ctx, recs...)
+	if err != nil {
+		return nil, 0, err
+	}
+	return plans, seqs[0], nil
+}
+
+// callFailed is how transact's fn says that one call must be dropped.
+type callFailed struct {
+	call int
+	err  error
+}
+
+func (e *callFailed) Error() string { return e.err.Error() }
+
+// transact handles the group's calls inside one Indexer.Transact: each
+// task's records are applied to the views as it is handled, so the SQL
+// checks of every task see every task before it. A call whose handler or
+// checks fail rolls the whole Transact back; it is answered 503, dropped,
+// and the rest of the group is run again (at most once per call).
+func (s *TaskServer) transact(group []*taskCall) ([][]staged, log.Seq, error) {
+	for {
+		plans := make([][]staged, len(group))
+		inGroup := map[taskKey]bool{}
+		first, err := s.opts.Indexer.Transact(s.ctx, func(tx *index.Tx) error {
+			n := 0
+			for ci, c := range group {
+				if c == nil {
+					continue
+				}
+				check := func(t Task) (string, error) {
+					return tx.Check(c.ctx, view.CheckTask{ID: t.ID, Kind: t.Kind, Queue: t.Queue, Node: t.Node, Scope: t.Scope, Payload: t.Payload})
+				}
+				plan, err := s.handleCall(c, n, inGroup, check, func(r []log.Record) error {
+					n += len(r)
+					return tx.Stage(r...)
+				})
+				if err != nil {
+					return &callFailed{ci, err}
+				}
+				plans[ci] = plan
+			}
+			return nil
+		})
+		var cf *callFailed
+		if errors.As(err, &cf) {
+			group[cf.call].reply <- taskReply{status: http.StatusServiceUnavailable, message: cf.err.Error()}
+			group[cf.call] = nil
+			continue
+		}
+		if err != nil {
+			return nil, 0, err
+		}
+		return plans, first, nil
+	}
+}
+
 // answerOf is the wire answer of a handled task.
 func (s *TaskServer) answerOf(id string, h handledTask) TaskAnswer {
 	a := TaskAnswer{ID: id, Outcome: h.outcome, Reason: h.reason, Answer: log.ID{Node: s.node, Seq: h.answer}.String()}
@@ -384,44 +464,58 @@ func (s *TaskServer) answerOf(id string, h handledTask) TaskAnswer {
 	return a
 }
 
-// handleCall runs the handler over a call's tasks that were not answered
-// before, appending their result and answer records to recs. An error
-// (a handler's, or a panic) means the call is not applied; recs may then
-// hold part of it, for the caller to cut.
-func (s *TaskServer) handleCall(c *taskCall, recs *[]log.Record, inGroup map[taskKey]int) (plan []staged, err error) {
+// handleCall runs the checks (if check is set) and the handler over a
+// call's tasks that were not answered before, and stages their result and
+// answer records; at is how many records the group staged before. An error
+// (a handler's, a check that could not run, a panic) means the call is not
+// applied: the caller drops what it staged.
+func (s *TaskServer) handleCall(c *taskCall, at int, inGroup map[taskKey]bool, check func(Task) (string, error), stage func([]log.Record) error) (plan []staged, err error) {
 	for _, t := range c.req.Tasks {
 		k := taskKey{c.node, t.ID}
 		if h, ok := s.handled[k]; ok {
 			plan = append(plan, staged{key: k, old: &h})
 			continue
 		}
-		if _, ok := inGroup[k]; ok {
+		if inGroup[k] {
 			// Sent again while the first request is in this group: the
 			// device gave up on the first; it gets no answer, this one does.
 			return nil, fmt.Errorf("task %q is being applied (sent twice at once)", t.ID)
 		}
 		task := Task{Node: c.node, ID: t.ID, Queue: c.req.Queue, Kind: t.Kind, Seq: t.Seq, Scope: t.Scope, Payload: t.Payload}
-		res, err := s.call(c.ctx, task)
-		if err != nil {
-			return nil, fmt.Errorf("task %q: %w", t.ID, err)
+		var res TaskResult
+		if check != nil {
+			if res.Reason, err = check(task); err != nil {
+				return nil, fmt.Errorf("task %q: run the checks: %w", t.ID, err)
+			}
 		}
-		p := staged{key: k, first: len(*recs), outcome: tasks.Succeeded}
+		if res.Reason == "" {
+			if res, err = s.call(c.ctx, task); err != nil {
+				return nil, fmt.Errorf("task %q: %w", t.ID, err)
+			}
+		}
+		p := staged{key: k, first: at, outcome: tasks.Succeeded}
 		if res.Reason != "" {
 			p.outcome, p.reason = tasks.Failed, res.Reason
 			res.Records = nil
 		}
+		recs := make([]log.Record, 0, len(res.Records)+1)
 		for _, r := range res.Records {
 			r.Origin = log.Local
 			r.Author, r.Via = log.ID{}, log.ID{}
 			if r.Scope == "" {
 				r.Scope = t.Scope
 			}
-			*recs = append(*recs, r)
+			recs = append(recs, r)
 		}
 		p.results = len(res.Records)
-		*recs = append(*recs, log.Record{Origin: log.Local, Scope: t.Scope, Payload: tasks.Entry{
+		recs = append(recs, log.Record{Origin: log.Local, Scope: t.Scope, Payload: tasks.Entry{
 			Kind: tasks.KindAnswer, Node: c.node.String(), ID: t.ID, Queue: c.req.Queue, Type: t.Kind, Seq: t.Seq,
 			Outcome: p.outcome, Reason: p.reason, Results: p.results}.Marshal()})
+		if err := stage(recs); err != nil {
+			return nil, fmt.Errorf("task %q: %w", t.ID, err)
+		}
+		at += len(recs)
+		inGroup[k] = true
 		plan = append(plan, p)
 	}
 	return plan, nil

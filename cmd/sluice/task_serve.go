@@ -26,7 +26,7 @@ const failKindEnv = "SLUICE_TEST_TASKS_FAIL_KIND"
 // newTaskServer makes the server of POST /v1/tasks, with the built-in
 // accept handler.
 func newTaskServer(n *node, tokens *replicate.TokenStore, loopback bool) (*replicate.TaskServer, error) {
-	opts := replicate.TaskServerOptions{Tokens: tokens, OpenWhenEmpty: loopback, Handler: replicate.Accept, Logger: n.logger}
+	opts := replicate.TaskServerOptions{Tokens: tokens, OpenWhenEmpty: loopback, Handler: replicate.Accept, Indexer: n.ix, Logger: n.logger}
 	if v := os.Getenv(killAfterAppendEnv); v != "" {
 		k, err := strconv.Atoi(v)
 		if err != nil || k < 1 {

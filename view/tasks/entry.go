@@ -16,7 +16,7 @@ const (
 	// KindTask is a task: written on the device, local, with the user's
 	// scope. Fields: id, queue, kind, payload.
 	KindTask = "task"
-	// KindCancel cancels a task not yet sent. Fields: id.
+	// KindCancel cancels a task not yet sent. Fields: id, queue, kind.
 	KindCancel = "task.cancel"
 	// KindSend records that the device's sender sent tasks in one request
 	// (bookkeeping). Fields: ids, attempt.
