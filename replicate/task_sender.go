@@ -127,10 +127,10 @@ type sendTask struct {
 	// may have applied it; prevMaybe is what it was before the last send
 	// (restored when that send is answered "not applied").
 	maybeApplied, prevMaybe bool
-	nextAt       time.Time
-	firstFail    time.Time
-	lastErr      string
-	stuck        bool
+	nextAt                  time.Time
+	firstFail               time.Time
+	lastErr                 string
+	stuck                   bool
 }
 
 // NewSender returns a Sender of the tasks in l, which the caller writes.
