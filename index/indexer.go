@@ -231,6 +231,17 @@ func (ix *Indexer) shows(seq log.Seq, views []string) (bool, error) {
 	return true, nil
 }
 
+// Changed returns a channel that is closed after the next commit to any of
+// the Indexer's view files (a batch, local entries applied ahead, an index
+// built) that follows the call. It may be called from any goroutine; it
+// makes an Indexer a query.Notifier, so live queries in the same process
+// hear of its commits at once.
+func (ix *Indexer) Changed() <-chan struct{} {
+	ix.notifyMu.Lock()
+	defer ix.notifyMu.Unlock()
+	return ix.notify
+}
+
 func (ix *Indexer) broadcast() {
 	ix.notifyMu.Lock()
 	close(ix.notify)

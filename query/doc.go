@@ -14,4 +14,10 @@
 //
 // A query can never write: statements that would are refused before they
 // run, and the connections are read-only besides (PRAGMA query_only).
+//
+// Live queries (Live, Subscribe, Subscription.Next) deliver a query's result
+// again whenever a view file it reads has changed it, even when the indexer
+// is another process; each Result says which entries of each view it
+// reflects. DB.Reads tells which tables, files and views a statement reads,
+// for watching them and for access checks (sluice serve's /v1/query).
 package query

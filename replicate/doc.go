@@ -32,6 +32,9 @@
 //	    scope=S         only entries of these scopes (and unscoped ones): 403 if the
 //	                    token does not have them
 //	    format=jsonl    JSON lines (also with Accept: application/x-ndjson)
+//	GET /v1/query       a live query over the node's views as Server-Sent Events
+//	    sql=SELECT...   (Server.QueryHandler, mounted beside the Server): for tokens
+//	    arg=A           granted the views it reads (Token.Views), or with scope *
 //
 // after beyond the server's last seq is 409 cut_back. Errors are JSON:
 // {"error": CODE, "message": TEXT}; no or a bad token is 401 with

@@ -8,6 +8,7 @@ import (
 	"hash/crc32"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -124,12 +125,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, codeNotFound, "no such resource %q (see /v1/status, /v1/entries)", r.URL.Path)
 		return
 	}
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		w.Header().Set("Allow", "GET, HEAD")
-		writeError(w, http.StatusMethodNotAllowed, codeMethod, "%s %s: only GET", r.Method, r.URL.Path)
-		return
-	}
-	who, ok := s.authorize(w, r)
+	who, ok := s.admit(w, r, http.MethodGet, http.MethodHead)
 	if !ok {
 		return
 	}
@@ -151,6 +147,18 @@ type reader struct {
 	name   string // "" without a token
 	hash   string // the token's hash, to notice its revocation
 	scopes scopes
+	views  []string // the views it may query (Token.Views)
+}
+
+// admit answers 405 unless r's method is one of methods, then finds who
+// is asking (see authorize).
+func (s *Server) admit(w http.ResponseWriter, r *http.Request, methods ...string) (reader, bool) {
+	if !slices.Contains(methods, r.Method) {
+		w.Header().Set("Allow", strings.Join(methods, ", "))
+		writeError(w, http.StatusMethodNotAllowed, codeMethod, "%s %s: only %s", r.Method, r.URL.Path, methods[0])
+		return reader{}, false
+	}
+	return s.authorize(w, r)
 }
 
 // authorize finds who is asking; it answers 401 and returns false if it
@@ -184,7 +192,7 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) (reader, bool
 		writeError(w, http.StatusUnauthorized, codeUnauthorized, "unknown or revoked token")
 		return reader{}, false
 	}
-	return reader{name: t.Name, hash: t.SHA256, scopes: newScopes(t.Scopes)}, true
+	return reader{name: t.Name, hash: t.SHA256, scopes: newScopes(t.Scopes), views: t.Views}, true
 }
 
 // revoked reports whether the reader's token was revoked since.
@@ -353,6 +361,23 @@ func (s *Server) entries(w http.ResponseWriter, r *http.Request, who reader) {
 	s.stream(w, r, who, p, last)
 }
 
+// openStream counts a stream open for r until done is called, and returns
+// its context: it ends when the client goes away or the server stops.
+func (s *Server) openStream(r *http.Request) (ctx context.Context, done func()) {
+	ctx, cancel := context.WithCancel(r.Context())
+	stop := context.AfterFunc(s.ctx, cancel)
+	s.mu.Lock()
+	s.streams++
+	s.mu.Unlock()
+	return ctx, func() {
+		stop()
+		cancel()
+		s.mu.Lock()
+		s.streams--
+		s.mu.Unlock()
+	}
+}
+
 // stream sends the entries after p.after that who may read.
 func (s *Server) stream(w http.ResponseWriter, r *http.Request, who reader, p request, last log.Seq) {
 	it, err := s.src.Iter(p.after + 1)
@@ -366,18 +391,8 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, who reader, p re
 		writeError(w, http.StatusInternalServerError, codeInternal, "the log's iterator does not give stored records")
 		return
 	}
-	ctx, cancel := context.WithCancel(r.Context())
-	defer cancel()
-	stop := context.AfterFunc(s.ctx, cancel)
-	defer stop()
-	s.mu.Lock()
-	s.streams++
-	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		s.streams--
-		s.mu.Unlock()
-	}()
+	ctx, done := s.openStream(r)
+	defer done()
 
 	var out sink
 	if p.jsonl {

@@ -38,11 +38,18 @@ var (
 // Token is what a TokenStore keeps of a token: never the token itself, only
 // its SHA-256.
 type Token struct {
-	Name    string    `json:"name"`
-	Scopes  []string  `json:"scopes"`
+	Name   string   `json:"name"`
+	Scopes []string `json:"scopes"`
+	// Views are the views the token may query live (GET /v1/query):
+	// their names, or AllViews. A token with AllScopes may query every
+	// view without them; others none but these (see Server.QueryHandler).
+	Views   []string  `json:"views,omitempty"`
 	SHA256  string    `json:"sha256"`
 	Created time.Time `json:"created"`
 }
+
+// AllViews, among a token's views, grants every view.
+const AllViews = "*"
 
 // tokenFile is the JSON of a token file.
 type tokenFile struct {
@@ -82,7 +89,10 @@ func OpenTokenStore(path string) *TokenStore {
 // Path returns the store's file.
 func (s *TokenStore) Path() string { return s.path }
 
-var tokenName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:@-]{0,63}$`)
+var (
+	tokenName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:@-]{0,63}$`)
+	viewName  = regexp.MustCompile(`^[!-~]{1,200}$`) // printable ASCII, no space
+)
 
 // CheckScopes returns an error naming the first scope that no token may
 // have: one that is neither AllScopes nor a valid entry scope (see
@@ -102,14 +112,34 @@ func CheckScopes(scopes []string) error {
 	return nil
 }
 
+// CheckViews returns an error naming the first of views that cannot be a
+// view's name (printable ASCII without spaces) nor AllViews.
+func CheckViews(views []string) error {
+	for _, v := range views {
+		if !viewName.MatchString(v) {
+			return fmt.Errorf("view %q: want a view's name (printable ASCII, no spaces) or %s for all", v, AllViews)
+		}
+	}
+	return nil
+}
+
 // Add makes a new token named name reading scopes (plus unscoped entries),
 // stores its hash, and returns the token: it is shown this once and cannot
 // be recovered. It fails with ErrTokenExists if the name is taken.
 func (s *TokenStore) Add(name string, scopes []string) (string, error) {
+	return s.AddWithViews(name, scopes, nil)
+}
+
+// AddWithViews is Add for a token that may also query the named views
+// live (see Token.Views).
+func (s *TokenStore) AddWithViews(name string, scopes, views []string) (string, error) {
 	if !tokenName.MatchString(name) {
 		return "", fmt.Errorf("token name %q: want 1 to 64 letters, digits or ._:@- (starting with a letter or digit)", name)
 	}
 	if err := CheckScopes(scopes); err != nil {
+		return "", err
+	}
+	if err := CheckViews(views); err != nil {
 		return "", err
 	}
 	var raw [32]byte
@@ -119,13 +149,16 @@ func (s *TokenStore) Add(name string, scopes []string) (string, error) {
 	secret := TokenPrefix + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(raw[:]))
 	sum := sha256.Sum256([]byte(secret))
 	scopes = slices.Compact(slices.Sorted(slices.Values(scopes)))
+	if len(views) > 0 {
+		views = slices.Compact(slices.Sorted(slices.Values(views)))
+	}
 	err := s.change(func(f *tokenFile) error {
 		for _, t := range f.Tokens {
 			if t.Name == name {
 				return fmt.Errorf("token %q: %w (revoke it first)", name, ErrTokenExists)
 			}
 		}
-		f.Tokens = append(f.Tokens, Token{Name: name, Scopes: scopes, SHA256: hex.EncodeToString(sum[:]), Created: time.Now().UTC()})
+		f.Tokens = append(f.Tokens, Token{Name: name, Scopes: scopes, Views: views, SHA256: hex.EncodeToString(sum[:]), Created: time.Now().UTC()})
 		return nil
 	})
 	if err != nil {

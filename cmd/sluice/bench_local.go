@@ -1,15 +1,13 @@
 package main
 
 import (
-	"bytes"
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/sluicedb/sluice/internal/fsutil"
 
 	"github.com/spf13/cobra"
 
@@ -19,21 +17,19 @@ import (
 func init() { benchCommands = append(benchCommands, newBenchLocalCmd) }
 
 type benchLocalOptions struct {
-	ssb               string
-	gen               string
-	messages, authors int
-	prepared, work    string
-	out               string
-	runs, after       int
-	interval, probe   time.Duration
-	indexFlags        []string
-	polls             []time.Duration
-	watchPolls        []time.Duration
-	noWatch           bool
-	followAppends     int
-	cliAppends        int
-	timeout           time.Duration
-	modes             []string
+	log             benchLogFlags
+	work            string
+	out             string
+	runs, after     int
+	interval, probe time.Duration
+	indexFlags      []string
+	polls           []time.Duration
+	watchPolls      []time.Duration
+	noWatch         bool
+	followAppends   int
+	cliAppends      int
+	timeout         time.Duration
+	modes           []string
 }
 
 func newBenchLocalCmd(e *env) *cobra.Command {
@@ -63,11 +59,7 @@ given with --ssb. Results print as Markdown and are written to --out.`,
 		},
 	}
 	f := c.Flags()
-	f.StringVar(&o.ssb, "ssb", "", "the backlog: this flumelog-offset file (or directory holding flume/log.offset) instead of a generated log")
-	f.StringVar(&o.gen, "gen", filepath.Join("bench", "ssbgen", "gen.sh"), "the generator script of the SSB logs")
-	f.IntVar(&o.messages, "messages", 600000, "messages in the generated backlog")
-	f.IntVar(&o.authors, "authors", 0, "authors in the generated backlog (default: gen.sh's, messages/400)")
-	f.StringVar(&o.prepared, "prepared", "", "keep the prepared native log in this directory (default: beside the generated log; none with --ssb)")
+	o.log.add(f, "backlog")
 	f.StringVar(&o.work, "work", "", "directory for the runs' copies (default: a temporary directory)")
 	f.StringVar(&o.out, "out", filepath.Join("bench", "results", "local-{n}.md"), `also write the Markdown here ({n}: the backlog's entries; "" for none)`)
 	f.IntVar(&o.runs, "runs", 3, "runs of each mode (0: only the follower and CLI experiments)")
@@ -122,22 +114,7 @@ func runBenchLocal(ctx context.Context, e *env, o *benchLocalOptions, command st
 	if err != nil {
 		return err
 	}
-	source, prepared := o.ssb, o.prepared
-	if source == "" {
-		if _, err := os.Stat(o.gen); err != nil {
-			return usagef("--gen %s: %v (run from the repository's root, or give --gen or --ssb)", o.gen, err)
-		}
-		path, err := bench.GenerateSSBLog(ctx, o.gen, o.messages, o.authors, e.errOut)
-		if err != nil {
-			return err
-		}
-		source = path
-		if prepared == "" {
-			// Beside flume/ in the generated log's directory.
-			prepared = filepath.Join(filepath.Dir(filepath.Dir(path)), "sluice-log")
-		}
-	}
-	source, err = findOffsetLog(source)
+	source, prepared, err := o.log.resolve(ctx, e)
 	if err != nil {
 		return err
 	}
@@ -150,23 +127,6 @@ func runBenchLocal(ctx context.Context, e *env, o *benchLocalOptions, command st
 	if err != nil {
 		return err
 	}
-	var md bytes.Buffer
-	if err := res.WriteMarkdown(&md, command); err != nil {
-		return err
-	}
-	if _, err := e.out.Write(md.Bytes()); err != nil {
-		return err
-	}
-	if o.out == "" {
-		return nil
-	}
 	path := strings.ReplaceAll(o.out, "{n}", strconv.FormatUint(uint64(res.Backlog), 10))
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	if err := fsutil.WriteFileAtomic(path, md.Bytes(), 0o644); err != nil {
-		return err
-	}
-	e.notef("wrote %s", path)
-	return nil
+	return benchReport(e, path, func(w io.Writer) error { return res.WriteMarkdown(w, command) })
 }

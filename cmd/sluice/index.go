@@ -43,7 +43,8 @@ kept in its own SQLite file, DIR/views/NAME.db, which the sqlite3 shell and
 sluice query can read while indexing runs.
 
 --view is "ssb" (the built-in SSB view set: authors, messages, links,
-contacts, abouts; the default) or a SQL view file (see testdata/views). A
+contacts, abouts; the default), "lattice" (the built-in lattice view, see
+sluice lattice --help) or a SQL view file (see testdata/views). A
 view whose definition changed, or whose file is foreign or damaged, is
 rebuilt from the log. Indexing resumes where it stopped.
 
@@ -63,7 +64,7 @@ shows on a terminal, then a summary.`,
 	}
 	f := c.Flags()
 	o.src.add(f)
-	f.StringArrayVar(&o.views, "view", nil, `view to index: "ssb" or a .sql view file (repeatable; default ssb)`)
+	f.StringArrayVar(&o.views, "view", nil, `view to index: "ssb", "lattice" or a .sql view file (repeatable; default ssb)`)
 	f.BoolVarP(&o.follow, "follow", "f", false, "keep indexing as the log grows")
 	f.IntVar(&o.batch, "batch", 0, "entries per batch read from the log (default 1000)")
 	f.IntVar(&o.txEntries, "tx-entries", 0, "entries per transaction while catching up (default 20000)")

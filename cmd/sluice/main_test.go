@@ -59,7 +59,13 @@ func sluiceCmd(dir string, args ...string) *exec.Cmd {
 // process starts sluice as a child process.
 func process(t *testing.T, dir string, args ...string) (*exec.Cmd, *bufio.Scanner) {
 	t.Helper()
-	cmd := sluiceCmd(dir, args...)
+	return startProcess(t, sluiceCmd(dir, args...))
+}
+
+// startProcess starts cmd (made by sluiceCmd, its stdout set up as the test
+// wants) and returns it with its stderr; the end of the test kills it.
+func startProcess(t *testing.T, cmd *exec.Cmd) (*exec.Cmd, *bufio.Scanner) {
+	t.Helper()
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

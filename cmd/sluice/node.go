@@ -43,7 +43,7 @@ type nodeFlags struct {
 }
 
 func (f *nodeFlags) add(fs *pflag.FlagSet) {
-	fs.StringArrayVar(&f.views, "view", nil, `view to keep indexed: "ssb" or a .sql view file (repeatable; default ssb)`)
+	fs.StringArrayVar(&f.views, "view", nil, `view to keep indexed: "ssb", "lattice" or a .sql view file (repeatable; default ssb)`)
 	fs.BoolVar(&f.noIndex, "no-index", false, "do not index views (a relay, or a pull to index later)")
 	fs.StringVar(&f.durability, "durability", "sync", "when appends are on disk: sync, group or none (pulled entries are synced before positions are saved, whatever this says)")
 	fs.StringVar(&f.tlsCA, "tls-ca", "", "trust this PEM certificate (or CA) for https peers, besides the system's")

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"database/sql"
-	"encoding/base64"
 	"encoding/csv"
 	"encoding/hex"
 	"encoding/json"
@@ -15,6 +14,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/sluicedb/sluice/query"
 )
 
 // How sluice query prints values (its --help says the same):
@@ -170,24 +171,9 @@ func formatFloat(f float64) string {
 	return strconv.FormatFloat(f, 'f', -1, 64)
 }
 
-// jsonValue renders a value as JSON; it never fails.
-func jsonValue(v any) []byte {
-	switch x := v.(type) {
-	case float64:
-		if math.IsInf(x, 0) || math.IsNaN(x) {
-			return strconv.AppendQuote(nil, formatFloat(x))
-		}
-	case []byte:
-		return fmt.Appendf(nil, `{"$base64": true, "encoded": %q}`, base64.StdEncoding.EncodeToString(x))
-	case time.Time:
-		v = x.Format(time.RFC3339Nano)
-	}
-	b, err := json.Marshal(v)
-	if err != nil { // not a type database/sql gives; say what it was
-		b, _ = json.Marshal(fmt.Sprint(v))
-	}
-	return b
-}
+// jsonValue renders a value as JSON (query.AppendValueJSON); it never
+// fails.
+func jsonValue(v any) []byte { return query.AppendValueJSON(nil, v) }
 
 func writeTable(w io.Writer, rows *sql.Rows) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)

@@ -5,12 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 
 	"github.com/spf13/cobra"
 
 	"github.com/sluicedb/sluice/query"
 	"github.com/sluicedb/sluice/view"
-	"github.com/sluicedb/sluice/view/ssb"
 )
 
 // sqlViewInfo is the key under which sluice index records, in a SQL view's
@@ -51,8 +51,8 @@ func runRebuild(ctx context.Context, e *env, name string, o *indexOptions) error
 	}
 	o.replace = len(o.views) > 0 // the definition given replaces the recorded one
 	if len(o.views) == 0 {
-		def := ssb.Name
-		if name != ssb.Name {
+		def := name
+		if !slices.Contains(builtinViews, name) {
 			var err error
 			def, err = recordedDefinition(path)
 			if err != nil {

@@ -48,7 +48,11 @@ none serves everything, and only on a loopback address. --tls-cert and
 --tls-key serve HTTPS. Ctrl-C stops it.
 
 The protocol: GET /v1/status, GET /v1/entries?after=SEQ[&follow=1]
-(add format=jsonl for JSON lines: curl -N 'http://127.0.0.1:7070/v1/entries?format=jsonl&follow=1').`,
+(add format=jsonl for JSON lines: curl -N 'http://127.0.0.1:7070/v1/entries?format=jsonl&follow=1').
+GET /v1/query?sql=SELECT...&arg=... answers a live query over the views as
+Server-Sent Events: each result, then each new one, as it changes. A token
+queries only the views granted to it (sluice token add NAME --view VIEW),
+or all of them if it reads every entry (--scope '*').`,
 		Example: `  sluice serve --listen 127.0.0.1:7070
   sluice token add phone --scope user:7777 && sluice serve --listen :7070 --tls-cert c.pem --tls-key k.pem
   sluice serve --listen 127.0.0.1:0 --addr-file addr --from http://10.0.0.5:7070 --from-token slc_...`,
@@ -128,6 +132,11 @@ func runServe(ctx context.Context, e *env, o *serveOptions) error {
 		return err
 	}
 	defer srv.Close()
+	handler, closeQueries, err := n.serveQueries(srv) // serve_query.go
+	if err != nil {
+		return err
+	}
+	defer closeQueries()
 	ln, err := net.Listen("tcp", o.listen)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
@@ -137,7 +146,6 @@ func runServe(ctx context.Context, e *env, o *serveOptions) error {
 		scheme = "https"
 	}
 	url := fmt.Sprintf("%s://%s", scheme, ln.Addr())
-	var handler http.Handler = srv
 	if o.tasks != "off" {
 		ts, err := newTaskServer(n, tokens, loopback)
 		if err != nil {
@@ -146,7 +154,7 @@ func runServe(ctx context.Context, e *env, o *serveOptions) error {
 		defer ts.Close()
 		mux := http.NewServeMux()
 		mux.Handle("/v1/tasks", ts)
-		mux.Handle("/", srv)
+		mux.Handle("/", handler)
 		handler = mux
 	}
 	hs := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: nil}
@@ -205,6 +213,7 @@ func runServe(ctx context.Context, e *env, o *serveOptions) error {
 	sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
 	hs.Shutdown(sctx)
 	scancel()
+	closeQueries()
 	cancel()
 	wg.Wait()
 	if cerr := n.close(); err == nil {

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -38,23 +39,33 @@ made. A running server sees changes at once: a revoked token's streams end.`,
 		return replicate.OpenTokenStore(file)
 	}
 
-	var scopes []string
+	var scopes, views []string
 	add := &cobra.Command{
-		Use:   "add NAME [--scope SCOPE]...",
+		Use:   "add NAME [--scope SCOPE]... [--view VIEW]...",
 		Short: "Make a token and print it (once)",
 		Long: `Make a token named NAME and print it on standard output, once: only its
 SHA-256 is kept (DIR/replicate/tokens.json, mode 0600). Its reader pulls the
 entries without a scope and those of each --scope (an entry's scope, such as
 user:7777; * reads every entry). A name already taken is refused: revoke
-it first.`,
+it first.
+
+With --view VIEW it may also run live queries over that view (GET
+/v1/query): views are built from every entry, also those of scopes the
+token does not read, so grant only views that show nothing its reader must
+not see. A token with --scope '*' may query every view without --view;
+--view '*' grants every view.`,
 		Example: `  sluice token add alice-phone --scope user:7777
-  sluice token add mirror --scope '*'`,
+  sluice token add mirror --scope '*'
+  sluice token add dashboard --view posts`,
 		Args: exactArgs(1, "a token name"),
 		RunE: func(c *cobra.Command, args []string) error {
 			if err := replicate.CheckScopes(scopes); err != nil {
 				return usageError{err}
 			}
-			tok, err := store().Add(args[0], scopes)
+			if err := replicate.CheckViews(views); err != nil {
+				return usageError{err}
+			}
+			tok, err := store().AddWithViews(args[0], scopes, views)
 			if err != nil {
 				return err
 			}
@@ -64,6 +75,7 @@ it first.`,
 		},
 	}
 	add.Flags().StringArrayVar(&scopes, "scope", nil, `a scope the token reads (repeatable; "*" for every entry)`)
+	add.Flags().StringArrayVar(&views, "view", nil, `a view the token may query live (repeatable; "*" for every view)`)
 
 	var asJSON bool
 	list := &cobra.Command{
@@ -87,9 +99,9 @@ was made. The tokens themselves are not kept, so they cannot be listed.`,
 				return enc.Encode(ts)
 			}
 			tw := tabwriter.NewWriter(e.out, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "NAME\tSCOPES\tCREATED")
+			fmt.Fprintln(tw, "NAME\tSCOPES\tVIEWS\tCREATED")
 			for _, t := range ts {
-				fmt.Fprintf(tw, "%s\t%s\t%s\n", t.Name, describeScopes(t.Scopes), t.Created.Local().Format(time.DateTime))
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", t.Name, describeScopes(t.Scopes), describeViews(t), t.Created.Local().Format(time.DateTime))
 			}
 			return tw.Flush()
 		},
@@ -113,6 +125,17 @@ request on (401), and its open streams end at their next heartbeat.`,
 	}
 	c.AddCommand(add, list, revoke)
 	return c
+}
+
+// describeViews says which views a token may query live.
+func describeViews(t replicate.Token) string {
+	switch {
+	case slices.Contains(t.Scopes, replicate.AllScopes) || slices.Contains(t.Views, replicate.AllViews):
+		return "all"
+	case len(t.Views) == 0:
+		return "none"
+	}
+	return strings.Join(t.Views, ", ")
 }
 
 func describeScopes(scopes []string) string {
