@@ -197,7 +197,23 @@ func (it *iter) Next() bool {
 			}
 			if !moved {
 				if it.owner != nil && it.next <= Seq(it.owner.last.Load()) {
-					// Append publishes a seq only after writing it.
+					// Append publishes a seq only after writing it, but it
+					// may have written and published it since fill looked:
+					// look again. Nothing there now is a loss.
+					if more, err := it.fill(); err != nil || more {
+						it.err = err
+						if more {
+							continue
+						}
+						return false
+					}
+					if moved, err := it.nextSegment(); err != nil || moved {
+						it.err = err
+						if moved {
+							continue
+						}
+						return false
+					}
 					it.err = it.corrupt(fmt.Sprintf("the log ends before seq %d, which was appended", it.next))
 				}
 				return false

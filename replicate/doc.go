@@ -67,6 +67,28 @@
 // entry (seq, id, via, origin, time, scope, and payload when it is JSON,
 // else payload_base64), position, end, error.
 //
+// # Tasks (POST /v1/tasks)
+//
+// A device's Sender sends its tasks (entries of package view/tasks) to a
+// TaskServer: one queue's tasks per request, at most MaxTasksPerRequest, in
+// the device's order, the next request of a queue only once the previous
+// one is answered:
+//
+//	POST /v1/tasks  {"node": DEVICE, "queue": Q, "tasks": [{"id", "kind", "seq", "scope", "payload"}]}
+//	200             {"answers": [{"id", "outcome": "succeeded"|"failed", "reason", "answer": NODE/SEQ, "results": [NODE/SEQ]}]}
+//	503, 429        nothing of the batch was applied; Retry-After says when to try again
+//	400             a malformed request (nothing applied); 401/403 as for sync: a task's
+//	                scope must be one of the token's (a task without one needs "*")
+//
+// The server applies a batch all or nothing: per task its handler's result
+// entries then one task.answer entry, for the whole batch (and the other
+// batches waiting, handled one after the other) in one atomic Append, or in
+// one Indexer.Transact when it indexes views, so that SQL checks see every
+// task before them. Task ids are deduplicated per device: a task answered
+// before gets the same answer, applied nothing twice. The answers and
+// results carry the task's scope and reach the user's devices through log
+// sync; the Sender does not append what the 200 says (see Sender).
+//
 // # Scopes and tokens
 //
 // An entry may carry a scope (log.Entry.Scope, such as "user:7777"); none

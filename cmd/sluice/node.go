@@ -11,7 +11,9 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -20,6 +22,7 @@ import (
 	"github.com/sluicedb/sluice/log"
 	"github.com/sluicedb/sluice/replicate"
 	"github.com/sluicedb/sluice/view"
+	"github.com/sluicedb/sluice/view/ssb"
 )
 
 // A running node: what sluice serve and sluice sync share. It holds the
@@ -34,6 +37,9 @@ type nodeFlags struct {
 	durability string
 	tlsCA      string
 	debug      bool
+	// extraViews are built-in views the command keeps besides --view
+	// (tasks for sync, handled_tasks for serve).
+	extraViews []string
 }
 
 func (f *nodeFlags) add(fs *pflag.FlagSet) {
@@ -53,6 +59,9 @@ type node struct {
 	client  *replicate.Client
 	logger  *slog.Logger
 
+	// tasks serves /v1/tasks/ on the local socket once set (the sender's
+	// cancel and retry).
+	tasks   atomic.Pointer[http.Handler]
 	sock    net.Listener
 	sockSrv *http.Server
 	sockErr chan error
@@ -104,7 +113,16 @@ func (n *node) open(f *nodeFlags, d log.Durability) (err error) {
 		e.notef("repaired the log on open: %s", r)
 	}
 	if !f.noIndex {
-		views, err := resolveViews(f.views)
+		specs := f.views
+		if len(specs) == 0 {
+			specs = []string{ssb.Name}
+		}
+		for _, x := range f.extraViews {
+			if !slices.Contains(specs, x) {
+				specs = append(specs, x)
+			}
+		}
+		views, err := resolveViews(specs)
 		if err != nil {
 			return err
 		}
@@ -118,7 +136,16 @@ func (n *node) open(f *nodeFlags, d log.Durability) (err error) {
 	if n.sock, err = replicate.ListenLocal(e.socketPath()); err != nil {
 		return err
 	}
-	n.sockSrv = &http.Server{Handler: replicate.LocalHandler(n.log), ReadHeaderTimeout: 10 * time.Second}
+	mux := http.NewServeMux()
+	mux.Handle("/", replicate.LocalHandler(n.log))
+	mux.HandleFunc("/v1/tasks/", func(w http.ResponseWriter, r *http.Request) {
+		if h := n.tasks.Load(); h != nil {
+			(*h).ServeHTTP(w, r)
+			return
+		}
+		http.NotFound(w, r)
+	})
+	n.sockSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() { n.sockErr <- n.sockSrv.Serve(n.sock) }()
 	hc, err := peerHTTPClient(f.tlsCA)
 	if err != nil {

@@ -29,6 +29,7 @@ type serveOptions struct {
 	from      []string
 	fromToken string
 	heartbeat time.Duration
+	tasks     string
 }
 
 func newServeCmd(e *env) *cobra.Command {
@@ -70,6 +71,7 @@ or all of them if it reads every entry (--scope '*').`,
 	f.StringArrayVar(&o.from, "from", nil, "also follow this upstream peer, pulling its entries in (repeatable)")
 	f.StringVar(&o.fromToken, "from-token", "", "the token for the --from peers ($SLUICE_TOKEN if unset)")
 	f.DurationVar(&o.heartbeat, "heartbeat", replicate.DefaultHeartbeat, "how often an idle following stream says it is alive")
+	f.StringVar(&o.tasks, "tasks", "accept", "how POST /v1/tasks handles devices' tasks: accept (append each task's payload as its result) or off")
 	return c
 }
 
@@ -114,6 +116,12 @@ func runServe(ctx context.Context, e *env, o *serveOptions) error {
 	if !loopback && empty {
 		return fmt.Errorf("serve: --listen %s is beyond loopback, and %s holds no token: anyone could read the log; add one first (sluice token add NAME --scope ...)", o.listen, o.tokenFile)
 	}
+	if o.tasks != "accept" && o.tasks != "off" {
+		return usagef("--tasks %q: want accept or off", o.tasks)
+	}
+	if o.tasks != "off" {
+		o.node.extraViews = serveViews
+	}
 	n, err := openNode(e, &o.node)
 	if err != nil {
 		return err
@@ -138,6 +146,17 @@ func runServe(ctx context.Context, e *env, o *serveOptions) error {
 		scheme = "https"
 	}
 	url := fmt.Sprintf("%s://%s", scheme, ln.Addr())
+	if o.tasks != "off" {
+		ts, err := newTaskServer(n, tokens, loopback)
+		if err != nil {
+			return err
+		}
+		defer ts.Close()
+		mux := http.NewServeMux()
+		mux.Handle("/v1/tasks", ts)
+		mux.Handle("/", handler)
+		handler = mux
+	}
 	hs := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: nil}
 	serveErr := make(chan error, 1)
 	go func() {

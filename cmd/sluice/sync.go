@@ -24,6 +24,7 @@ type syncOptions struct {
 	forget []string
 	token  string
 	follow bool
+	tasks  taskSendFlags
 }
 
 func newSyncCmd(e *env) *cobra.Command {
@@ -63,6 +64,7 @@ pulled as a new one.`,
 	f.StringArrayVar(&o.from, "from", nil, "a peer's URL (repeatable; remembered; default the remembered peers)")
 	f.StringVar(&o.token, "token", "", "the token for the --from peers ($SLUICE_TOKEN if unset)")
 	f.BoolVarP(&o.follow, "follow", "f", false, "keep pulling as the peers append")
+	o.tasks.add(f)
 	f.StringArrayVar(&o.forget, "forget", nil, "forget this remembered peer (its node, position and token) and exit: for a server replaced on purpose (repeatable)")
 	return c
 }
@@ -70,6 +72,9 @@ pulled as a new one.`,
 func runSync(ctx context.Context, e *env, o *syncOptions) error {
 	if o.token == "" {
 		o.token = os.Getenv("SLUICE_TOKEN")
+	}
+	if !o.tasks.off {
+		o.node.extraViews = syncViews
 	}
 	n, err := openNode(e, &o.node)
 	if err != nil {
@@ -104,7 +109,11 @@ func runSync(ctx context.Context, e *env, o *syncOptions) error {
 		return usagef("no peers to pull from: give --from URL (it is remembered in %s)", e.peersPath())
 	}
 	if o.follow {
-		err = syncFollow(ctx, e, n, peers)
+		var sender *replicate.Sender
+		if sender, err = o.tasks.sender(n, peers); err != nil {
+			return err
+		}
+		err = syncFollow(ctx, e, n, peers, sender)
 	} else {
 		err = syncOnce(ctx, e, n, peers)
 	}
@@ -240,7 +249,7 @@ wait:
 	return errors.Join(failed...)
 }
 
-func syncFollow(ctx context.Context, e *env, n *node, peers []replicate.Peer) error {
+func syncFollow(ctx context.Context, e *env, n *node, peers []replicate.Peer, sender *replicate.Sender) error {
 	start, startPos := time.Now(), startPositions(n)
 	behind := expectBacklog(ctx, n, peers)
 	ctx, cancel := context.WithCancel(ctx)
@@ -253,7 +262,7 @@ func syncFollow(ctx context.Context, e *env, n *node, peers []replicate.Peer) er
 	var once sync.Once
 	allCaughtUp := make(chan struct{})
 	var wg sync.WaitGroup
-	errs := make(chan error, len(peers))
+	errs := make(chan error, len(peers)+1)
 	for _, p := range peers {
 		wg.Add(1)
 		go func() {
@@ -269,6 +278,16 @@ func syncFollow(ctx context.Context, e *env, n *node, peers []replicate.Peer) er
 			})
 			if err != nil {
 				errs <- err
+			}
+		}()
+	}
+	if sender != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := sender.Run(ctx); err != nil {
+				errs <- fmt.Errorf("tasks: %w", err)
+				cancel()
 			}
 		}()
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/sluicedb/sluice/view/lattice"
 	"github.com/sluicedb/sluice/view/sqlview"
 	"github.com/sluicedb/sluice/view/ssb"
+	"github.com/sluicedb/sluice/view/tasks"
 )
 
 // resolveViews turns --view values into views: "ssb" is the built-in SSB
@@ -32,6 +33,10 @@ func resolveViews(specs []string) ([]view.View, error) {
 		switch {
 		case s == ssb.Name:
 			v = ssb.View{}
+		case s == tasks.Name:
+			v = tasks.View{}
+		case s == tasks.HandledName:
+			v = tasks.Handled{}
 		case s == lattice.Name:
 			v = lattice.View{}
 		case strings.HasSuffix(s, ".sql") || fileExists(s):
@@ -44,7 +49,7 @@ func resolveViews(specs []string) ([]view.View, error) {
 			}
 			v = sv
 		default:
-			return nil, usagef("--view %q: not a built-in view (ssb, lattice) nor a .sql view file", s)
+			return nil, usagef("--view %q: not a built-in view (ssb, lattice, tasks, handled_tasks) nor a .sql view file", s)
 		}
 		// Names are compared as SQLite compares the schema names sluice
 		// query attaches view files under: without case.
@@ -60,7 +65,7 @@ func resolveViews(specs []string) ([]view.View, error) {
 
 // builtinViews are the names of the built-in views, which no SQL view may
 // take: it would share their file and replace them.
-var builtinViews = []string{ssb.Name, lattice.Name}
+var builtinViews = []string{ssb.Name, lattice.Name, tasks.Name, tasks.HandledName}
 
 // checkSQLViewName refuses a SQL view named like a built-in view, or like
 // a schema SQLite keeps for itself (sluice query attaches each view file

@@ -1,0 +1,59 @@
+package main
+
+import (
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/sluicedb/sluice/replicate"
+	"github.com/sluicedb/sluice/view/tasks"
+)
+
+// taskSendFlags are sluice sync's flags for sending tasks.
+type taskSendFlags struct {
+	to            string
+	off           bool
+	batch         int
+	stuckAttempts int
+	stuckAfter    time.Duration
+}
+
+func (f *taskSendFlags) add(fs *pflag.FlagSet) {
+	fs.StringVar(&f.to, "tasks-to", "", "with --follow, send this device's tasks to this server (default the first peer, with its token)")
+	fs.BoolVar(&f.off, "no-tasks", false, "do not send tasks")
+	fs.IntVar(&f.batch, "task-batch", replicate.MaxTasksPerRequest, "tasks of one queue per request (1 to 5)")
+	fs.IntVar(&f.stuckAttempts, "task-stuck-attempts", 8, "report a queue stuck once its head has been sent this many times without an answer")
+	fs.DurationVar(&f.stuckAfter, "task-stuck-after", 10*time.Minute, "report a queue stuck once its head has failed for this long")
+}
+
+// sender makes the node's task sender (nil with --no-tasks) and serves its
+// cancel and retry on the local socket. It sends to --tasks-to, or else to
+// the first peer.
+func (f *taskSendFlags) sender(n *node, peers []replicate.Peer) (*replicate.Sender, error) {
+	if f.off {
+		return nil, nil
+	}
+	if f.batch < 1 || f.batch > replicate.MaxTasksPerRequest {
+		return nil, usagef("--task-batch %d: want 1 to %d", f.batch, replicate.MaxTasksPerRequest)
+	}
+	to := peers[0]
+	if f.to != "" {
+		to = replicate.Peer{URL: strings.TrimRight(f.to, "/"), Token: peers[0].Token}
+	}
+	s, err := replicate.NewSender(n.log, replicate.SenderOptions{Server: to, BatchSize: f.batch,
+		StuckAttempts: f.stuckAttempts, StuckAfter: f.stuckAfter, Logger: n.logger,
+		OnStuck: func(q replicate.StuckQueue) {
+			n.e.notef("task queue %q is stuck: its head %s failed %d times, last: %s (sluice task cancel %s, or sluice task retry %s)", q.Queue, q.Task, q.Attempts, q.Error, q.Task, q.Task)
+		}})
+	if err != nil {
+		return nil, usageError{err}
+	}
+	var h http.Handler = replicate.SenderHandler(s)
+	n.tasks.Store(&h)
+	return s, nil
+}
+
+// syncViews are the built-in views sluice sync keeps besides --view.
+var syncViews = []string{tasks.Name}
