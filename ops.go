@@ -59,7 +59,7 @@ func (db *DB) WaitFor(ctx context.Context, seq log.Seq, views ...string) error {
 
 // Query runs a read-only SQL statement over the view files (see
 // query.DB.Query: a statement that would write is refused with
-// query.ErrWrite). Tables are named alone, or as FILE.table: app.todos.
+// query.ErrWrite, transaction control with query.ErrTransaction). Tables are named alone, or as FILE.table: app.todos.
 func (db *DB) Query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
 	return db.q.Query(ctx, q, args...)
 }
