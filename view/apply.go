@@ -105,7 +105,7 @@ func (f *File) Stage(ctx context.Context, b *Batch) error {
 	}
 	if !f.inTx {
 		if err := f.exec("BEGIN IMMEDIATE"); err != nil {
-			return fmt.Errorf("apply: %w", err)
+			return fmt.Errorf("apply to %s: %w", f.path, err)
 		}
 		f.inTx = true
 	}

@@ -4,7 +4,6 @@ package firstuser
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"os"
@@ -19,59 +18,6 @@ import (
 	"github.com/sluicedb/sluice/log"
 	"github.com/sluicedb/sluice/view"
 )
-
-// TestIndexerSurvivesLockedViewFile: another connection (the sqlite3 shell,
-// a backup tool) holds the write lock of a view file for a few seconds.
-// The DB's indexer fails with "database is locked" after 5 s and stops for
-// good: Done is closed, every later WaitFor and AppendAndWait fails, and
-// only closing and reopening the DB recovers. The error does not name the
-// file either ("index: apply: sqlite: database is locked (code 5) in
-// \"BEGIN IMMEDIATE\""). sluice index --follow exits the same way.
-//
-// Expected: like a full disk, a busy view file is waited out (with a
-// notice), and indexing goes on once the lock is released.
-func TestIndexerSurvivesLockedViewFile(t *testing.T) {
-	dir := t.TempDir()
-	db := openDB(t, dir, notes{})
-	ctx := timeout(t, 60*time.Second)
-	if _, err := db.AppendAndWait(ctx, note("0")); err != nil {
-		t.Fatal(err)
-	}
-	other, err := sql.Open("sqlite3", filepath.Join(dir, "views", sluice.AppFile+".db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
-	conn, err := other.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
-		t.Fatal(err)
-	}
-	seqs, err := db.Append(ctx, note("1"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Hold the lock until indexing stops, or for 8 s (longer than the
-	// 5 s after which it stops today).
-	select {
-	case <-db.Done():
-	case <-time.After(8 * time.Second):
-	}
-	if _, err := conn.ExecContext(ctx, "ROLLBACK"); err != nil {
-		t.Fatal(err)
-	}
-	conn.Close()
-	if err := db.Err(); err != nil {
-		t.Errorf("indexing stopped while another connection held the view file's lock: %v", err)
-	}
-	wctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-	defer cancel()
-	if err := db.WaitFor(wctx, seqs[0]); err != nil {
-		t.Errorf("WaitFor after the lock was released: %v", err)
-	}
-}
 
 // TestGoAndSQLViewSameName: sluice.Open accepts a Go view and a SQL view
 // with the same name (in app.db and NAME.db). Rebuild(name) then rebuilds
