@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -18,70 +17,6 @@ import (
 	"github.com/sluicedb/sluice/log"
 	"github.com/sluicedb/sluice/view"
 )
-
-// TestGoAndSQLViewSameName: sluice.Open accepts a Go view and a SQL view
-// with the same name (in app.db and NAME.db). Rebuild(name) then rebuilds
-// one of them (the SQL view) and says nothing about the other; WaitFor
-// with the name is as ambiguous. Two Go views with one name are refused,
-// and the CLI refuses two SQL files defining one name.
-//
-// Expected: Open refuses two views of one name, whatever they are written in.
-func TestGoAndSQLViewSameName(t *testing.T) {
-	dir := t.TempDir()
-	v, _ := sqlView(t, t.TempDir(), "notes")
-	db, err := sluice.Open(dir, sluice.Options{Views: []view.View{notes{}, v}})
-	if err != nil {
-		t.Logf("refused: %v", err)
-		return
-	}
-	defer db.Close()
-	ctx := timeout(t, 20*time.Second)
-	if _, err := db.AppendAndWait(ctx, note("a")); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.Rebuild(ctx, "notes"); err != nil {
-		t.Fatal(err)
-	}
-	var rebuilt []string
-	for _, f := range db.Files() {
-		for _, s := range f.Status() {
-			if s.Name == "notes" && strings.Contains(s.RebuildReason, "requested") {
-				rebuilt = append(rebuilt, filepath.Base(f.Path()))
-			}
-		}
-	}
-	t.Errorf("sluice.Open accepted a Go view and a SQL view both named \"notes\"; Rebuild(\"notes\") rebuilt only %v", rebuilt)
-}
-
-// TestAppFileCaseClash: the CLI accepts a SQL view named "APP" (file
-// views/APP.db); sluice.Open refuses a SQL view named "app" but, given Go
-// views, creates views/app.db beside APP.db without a word. From then on
-// every sluice query and sluice views on the directory fails: "two files
-// named "app" (names that differ only in case are the same to SQLite)".
-//
-// Expected: the CLI refuses the name APP as it refuses app (or Open
-// refuses a directory holding APP.db), so the directory stays queryable.
-func TestAppFileCaseClash(t *testing.T) {
-	dir := t.TempDir()
-	_, path := sqlView(t, t.TempDir(), "APP")
-	ok(t, dir, nil, "append", "--json", `{"op":"add","id":"x","text":"t"}`)
-	if r := run(t, dir, nil, "index", "--view", path); r.code != 0 {
-		t.Logf("the CLI refused a view named APP: %s", r.err)
-		return // fixed on the CLI's side
-	}
-	ok(t, dir, nil, "query", "SELECT count(*) FROM t_APP")
-	db, err := sluice.Open(dir, sluice.Options{Views: []view.View{notes{}}})
-	if err != nil {
-		t.Logf("sluice.Open refused: %v", err)
-		return // fixed on the Go side
-	}
-	db.Close()
-	for _, args := range [][]string{{"query", "SELECT count(*) FROM t_APP"}, {"views"}} {
-		if r := run(t, dir, nil, args...); r.code != 0 {
-			t.Errorf("sluice %s after a Go program opened the directory: exit %d: %s", args[0], r.code, r.err)
-		}
-	}
-}
 
 // TestQueryAfterCloseIsErrClosed: the doc says "ErrClosed is returned by
 // the methods of a closed DB"; Append, WaitFor and Rebuild do return it,
