@@ -70,3 +70,28 @@ func TestQueryNeverLeavesAStaleSnapshot(t *testing.T) {
 		}
 	}
 }
+
+// TestQueryAfterCloseIsErrClosed: Query and QueryRow of a closed DB return
+// sluice.ErrClosed, as its other methods do (before: "query: closed",
+// which errors.Is did not match); the query package's own DB returns
+// query.ErrClosed.
+func TestQueryAfterCloseIsErrClosed(t *testing.T) {
+	db, err := sluice.Open(t.TempDir(), sluice.Options{Views: []view.View{kv("a")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := db.QueryDB()
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := db.Query(ctx, `SELECT 1`); !errors.Is(err, sluice.ErrClosed) {
+		t.Errorf("Query after Close: %v, want sluice.ErrClosed", err)
+	}
+	if err := db.QueryRow(ctx, `SELECT 1`).Scan(new(int)); !errors.Is(err, sluice.ErrClosed) {
+		t.Errorf("QueryRow after Close: %v, want sluice.ErrClosed", err)
+	}
+	if _, err := q.Query(ctx, `SELECT 1`); !errors.Is(err, query.ErrClosed) {
+		t.Errorf("query.DB.Query after Close: %v, want query.ErrClosed", err)
+	}
+}

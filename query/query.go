@@ -30,6 +30,9 @@ var ErrWrite = errors.New("queries are read-only")
 // released when the transaction ends).
 var ErrTransaction = errors.New("transaction control is not allowed in a query")
 
+// ErrClosed is returned by the methods of a closed DB.
+var ErrClosed = errors.New("query: closed")
+
 // ErrNoViews is returned by OpenDir for a directory with no view files.
 var ErrNoViews = errors.New("no view files")
 
@@ -213,7 +216,7 @@ func (db *DB) statement(query string) (string, error) {
 	db.mu <- struct{}{}
 	defer func() { <-db.mu }()
 	if db.check == nil {
-		return "", errors.New("query: closed")
+		return "", ErrClosed
 	}
 	db.txControl = false
 	s, err := db.check.Prepare(query)
@@ -272,6 +275,10 @@ type Row struct {
 	row *sql.Row
 	err error
 }
+
+// FailedRow returns a Row whose Scan and Err return err: for a wrapper of
+// DB.QueryRow that refuses a statement itself.
+func FailedRow(err error) *Row { return &Row{err: err} }
 
 // Scan copies the row's columns into dest, as sql.Row.Scan does; it
 // returns sql.ErrNoRows if there was no row, or the statement's error.

