@@ -25,10 +25,6 @@ import (
 var bin string
 
 func TestMain(m *testing.M) {
-	if os.Getenv("FIRSTUSER_CHILD") != "" {
-		child(os.Getenv("FIRSTUSER_CHILD"))
-		return
-	}
 	tmp, err := os.MkdirTemp("", "firstuser-bin")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -179,16 +175,4 @@ func timeout(t *testing.T, d time.Duration) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	t.Cleanup(cancel)
 	return ctx
-}
-
-// child runs the scenario named by FIRSTUSER_CHILD in a child process
-// (for defects that kill the process).
-func child(name string) {
-	switch name {
-	case "panic-apply":
-		childPanicApply()
-	default:
-		fmt.Fprintln(os.Stderr, "unknown child", name)
-		os.Exit(2)
-	}
 }
