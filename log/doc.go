@@ -33,7 +33,10 @@
 // before it, as at a torn tail, and yield the whole call once its last
 // record is there — also when the call spans two segments. Open cuts an
 // incomplete call off the tail (even when its records are whole one by
-// one) and reports it like a torn tail. When a write or an fsync fails, the
+// one) and reports it like a torn tail — unless the call was acknowledged
+// (the durable mark is past its intact records): then damage to its end
+// costs only the damaged seqs, which are lost (see Durability), and its
+// intact records are kept. When a write or an fsync fails, the
 // writer cuts what the call wrote, returns the error and goes on; if it
 // cannot, it refuses appends until it is reopened. A call is at most
 // Options.MaxBatchSize bytes (MaxBatchLimit at most), which bounds how much

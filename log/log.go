@@ -107,11 +107,21 @@ func open(dir string, opts Options, lock *fsutil.FileLock) (_ *Log, err error) {
 	if err != nil {
 		return nil, err
 	}
-	plan, err := planRepair(segs)
+	// The durable mark first: what it covers is kept when damage after it
+	// cuts an Append short. Without a mark, nothing is known acknowledged.
+	h, herr := openHeadWriter(dir)
+	var mark Seq
+	if herr == nil {
+		mark = h.mark
+	}
+	plan, err := planRepair(segs, mark)
 	if err != nil {
+		if h != nil {
+			h.close()
+		}
 		return nil, err
 	}
-	h, err := openHeadWriter(dir)
+	err = herr
 	if err != nil && opts.AcceptLoss && errors.Is(err, ErrLost) {
 		// A missing or unreadable mark: start a new one at the end.
 		if err = writeHeadFile(dir, plan.last); err == nil {
