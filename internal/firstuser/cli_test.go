@@ -3,43 +3,12 @@
 package firstuser
 
 import (
-	"bytes"
 	"fmt"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 )
-
-// TestAppendStdinOver64MiB: sluice append reads JSON lines from stdin and
-// appends them in one call, so 70,000 lines of 1 KB (73 MB in all, each
-// line far under the 16 MiB limit) fail as a whole: "append: record too
-// large: 70000 records take 73208890 bytes, limit 67108864 per call
-// (Options.MaxBatchSize)" — no record is too large, and a CLI user cannot
-// set a Go option. The help's own example is `jq -c '.[]' messages.json |
-// sluice append`. (sluice import - takes the same input, but only as
-// remote entries.)
-//
-// Expected: the lines are appended (in several calls if need be, keeping
-// "one bad line appends nothing" by checking every line first), or an
-// error that says the input is over 64 MiB and what to do.
-func TestAppendStdinOver64MiB(t *testing.T) {
-	dir := t.TempDir()
-	const n = 70000
-	var in bytes.Buffer
-	pad := strings.Repeat("z", 1000)
-	for i := 0; i < n; i++ {
-		fmt.Fprintf(&in, `{"i":%d,"pad":"%s"}`+"\n", i, pad)
-	}
-	r := run(t, dir, in.Bytes(), "append", "--local", "--durability", "none")
-	if r.code != 0 {
-		t.Errorf("append of %d lines (%d bytes) from stdin: exit %d: %s", n, in.Len(), r.code, r.err)
-		return
-	}
-	if got := len(logEntries(t, dir)); got != n {
-		t.Errorf("the log holds %d entries, want %d", got, n)
-	}
-}
 
 // TestImportTwiceDuplicates: sluice import of the same source, run a
 // second time after the first finished, appends every entry again (the

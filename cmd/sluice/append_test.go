@@ -1,0 +1,74 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/sluicedb/sluice/log"
+)
+
+// TestAppendStdinOver64MiB: 70,000 JSON lines of 1 KB (73 MB, each far
+// under the 16 MiB limit) on standard input are all appended, in order,
+// in several atomic appends. (Before: "record too large: 70000 records take
+// 72998890 bytes, limit 67108864 per call (Options.MaxBatchSize)".)
+func TestAppendStdinOver64MiB(t *testing.T) {
+	dir := t.TempDir()
+	const n = 70000
+	var in strings.Builder
+	pad := strings.Repeat("z", 1000)
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&in, `{"i":%d,"pad":"%s"}`+"\n", i, pad)
+	}
+	out := ok(t, dir, in.String(), "append", "--local", "--durability", "none")
+	if got := strings.Count(out, "\n"); got != n {
+		t.Errorf("printed %d seqs, want %d", got, n)
+	}
+	es := readLogEntries(t, dir)
+	if len(es) != n {
+		t.Fatalf("the log holds %d entries, want %d", len(es), n)
+	}
+	for i, e := range es {
+		if want := fmt.Sprintf(`{"i":%d,"pad":"%s"}`, i, pad); string(e.Payload) != want || e.Origin != log.Local {
+			t.Fatalf("entry %d: %.40q (%v), want %.40q, local", i+1, e.Payload, e.Origin, want)
+		}
+	}
+}
+
+// TestSplitAppends: records are cut into runs, in order, none over the
+// limit counted high (payload, scope and 64 bytes each), and a record alone
+// over it is a run of its own (Append then refuses it, naming it).
+func TestSplitAppends(t *testing.T) {
+	rec := func(n int) log.Record { return log.Record{Payload: make([]byte, n)} }
+	for _, c := range []struct {
+		sizes []int
+		max   int
+		want  []int // records per run
+	}{
+		{[]int{36}, 100, []int{1}},
+		{[]int{36, 36}, 200, []int{2}},
+		{[]int{36, 36, 36}, 200, []int{2, 1}},
+		{[]int{136, 1, 1000, 1}, 200, []int{1, 1, 1, 1}},
+		{[]int{10, 10, 10, 10, 10}, 148, []int{2, 2, 1}},
+	} {
+		var recs []log.Record
+		for _, s := range c.sizes {
+			recs = append(recs, rec(s))
+		}
+		runs := splitAppends(recs, c.max)
+		var got []int
+		i := 0
+		for _, r := range runs {
+			got = append(got, len(r))
+			for _, x := range r {
+				if &x.Payload[0] != &recs[i].Payload[0] {
+					t.Fatalf("sizes %v: run holds record out of order", c.sizes)
+				}
+				i++
+			}
+		}
+		if fmt.Sprint(got) != fmt.Sprint(c.want) || i != len(recs) {
+			t.Errorf("splitAppends(%v, %d) = runs of %v, want %v", c.sizes, c.max, got, c.want)
+		}
+	}
+}
