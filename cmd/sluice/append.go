@@ -73,7 +73,7 @@ with the same result.`,
 	f.StringVar(&o.value, "json", "", "append this JSON value instead of reading standard input")
 	f.StringVar(&o.durability, "durability", "sync", "when an append is on disk: sync (fsync each), group (share fsyncs), none (leave it to the OS)")
 	f.BoolVar(&o.wait, "wait", false, "wait until the views show the entries before printing their seqs")
-	f.StringSliceVar(&o.waitViews, "wait-view", nil, "with --wait, wait only for these views (default all)")
+	f.StringSliceVar(&o.waitViews, "wait-view", nil, "with --wait, wait only for these views (default all); a name no view has is refused before anything is appended")
 	f.DurationVar(&o.timeout, "timeout", 30*time.Second, "with --wait, give up after this long (0: check once, do not wait)")
 	return c
 }
@@ -89,6 +89,12 @@ func runAppend(c *cobra.Command, e *env, o *appendOptions) error {
 	}
 	if err := log.CheckScope(o.scope); err != nil {
 		return usagef("--scope: %v", err)
+	}
+	if len(o.waitViews) > 0 && !o.wait {
+		return usagef("--wait-view needs --wait")
+	}
+	if err := checkWaitViews(c.Context(), e, o.waitViews); err != nil {
+		return err
 	}
 	var recs []log.Record
 	if c.Flags().Changed("json") {

@@ -72,3 +72,37 @@ func TestSplitAppends(t *testing.T) {
 		}
 	}
 }
+
+// TestAppendWaitUnknownViewAppendsNothing: a --wait-view that names no
+// view is refused before anything is appended (exit 2, naming the views
+// there are), as is --wait-view without --wait. (Before: the entry was
+// appended, then the wait failed, so a script retrying on failure appended
+// it twice.)
+func TestAppendWaitUnknownViewAppendsNothing(t *testing.T) {
+	dir := t.TempDir()
+	ok(t, dir, "", "append", "--json", `{"x":1}`)
+	ok(t, dir, "", "index")
+	for _, args := range [][]string{
+		{"--wait", "--wait-view", "nosuch"},
+		{"--wait", "--wait-view", "ssb", "--wait-view", "nosuch"},
+		{"--wait-view", "ssb"},
+	} {
+		r := sluice(t, dir, "", append(append([]string{"append", "--local"}, args...), "--json", `{"x":2}`)...)
+		if r.code != 2 || !strings.Contains(r.err, "--wait-view") {
+			t.Errorf("append %v: exit %d, %q; want exit 2 naming --wait-view", args, r.code, r.err)
+		}
+		if got := len(readLogEntries(t, dir)); got != 1 {
+			t.Fatalf("append %v failed but the log went from 1 to %d entries", args, got)
+		}
+	}
+	r := sluice(t, dir, "", "append", "--local", "--wait", "--wait-view", "nosuch", "--json", `{"x":2}`)
+	if !strings.Contains(r.err, "its views: ssb") {
+		t.Errorf("the refusal does not name the views there are: %q", r.err)
+	}
+	// A view that exists: appended, and waited for (the wait times out at
+	// once, no indexer runs: exit 1, but the entry is there).
+	sluice(t, dir, "", "append", "--local", "--wait", "--wait-view", "ssb", "--timeout", "0", "--json", `{"x":3}`)
+	if got := len(readLogEntries(t, dir)); got != 2 {
+		t.Fatalf("append --wait-view ssb: the log holds %d entries, want 2", got)
+	}
+}

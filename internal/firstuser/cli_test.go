@@ -71,27 +71,6 @@ func TestConcurrentAppendProcesses(t *testing.T) {
 	}
 }
 
-// TestAppendWaitUnknownViewAppendsNothing: sluice append --wait
-// --wait-view nosuch appends the entry, then fails (exit 1) because no
-// view is named nosuch: "appended seq 2..2, but: wait for seq 2: no view
-// named "nosuch"". The mistake is in a flag, knowable before writing; a
-// script that retries on failure appends the entry twice.
-//
-// Expected: a --wait-view that names no view is refused before anything
-// is appended (the views exist, so the name can be checked), exit 2.
-func TestAppendWaitUnknownViewAppendsNothing(t *testing.T) {
-	dir := t.TempDir()
-	ok(t, dir, nil, "append", "--json", `{"x":1}`)
-	ok(t, dir, nil, "index")
-	r := run(t, dir, nil, "append", "--local", "--wait", "--wait-view", "nosuch", "--json", `{"x":2}`)
-	if r.code == 0 {
-		t.Fatalf("append --wait-view nosuch succeeded: %s", r.out)
-	}
-	if got := len(logEntries(t, dir)); got != 1 {
-		t.Errorf("append --wait-view nosuch failed (exit %d: %s) but the log went from 1 to %d entries", r.code, strings.TrimSpace(r.err), got)
-	}
-}
-
 // TestQueryTableControlBytes: sluice query prints values in a table built
 // with text/tabwriter. A text value holding the byte 0xff (tabwriter's
 // escape character; non-UTF-8 text reaches views from SSB logs and from
