@@ -70,36 +70,3 @@ func TestConcurrentAppendProcesses(t *testing.T) {
 		t.Errorf("the log holds %d entries, want %d", got, want)
 	}
 }
-
-// TestQueryTableControlBytes: sluice query prints values in a table built
-// with text/tabwriter. A text value holding the byte 0xff (tabwriter's
-// escape character; non-UTF-8 text reaches views from SSB logs and from
-// Go programs) starts an "escaped" segment that runs to the next 0xff, so
-// the rows between lose their alignment and print raw tabs. Control
-// characters such as ESC go to the terminal raw: a replicated entry can
-// carry terminal escape sequences that sluice query plays on the user's
-// terminal. (Tabs and newlines are already replaced by spaces.)
-//
-// Expected: every row of the table is aligned and holds no control
-// characters (shown escaped, as \x1b or the like).
-func TestQueryTableControlBytes(t *testing.T) {
-	dir := t.TempDir()
-	ok(t, dir, nil, "append", "--json", `{"x":1}`)
-	ok(t, dir, nil, "index")
-	out := ok(t, dir, nil, "query", `SELECT CAST(x'ff41' AS TEXT) AS a, 1 AS b UNION ALL SELECT 'xyz', 2 UNION ALL SELECT CAST(x'ff' AS TEXT), 3 UNION ALL SELECT char(27) || '[31mred', 4`)
-	lines := strings.Split(strings.TrimRight(out, "\n"), "\n")
-	if len(lines) != 5 {
-		t.Fatalf("want a header and 4 rows, got %q", out)
-	}
-	col := strings.LastIndex(lines[0], "b")
-	for _, l := range lines[1:] {
-		if strings.ContainsAny(l, "\t\x1b") {
-			t.Errorf("row %q holds a raw tab or ESC", l)
-		}
-	}
-	// The second column starts where its header does, in bytes, on the
-	// row holding only ASCII.
-	if i := strings.Index(lines[2], "2"); i != col {
-		t.Errorf("row %q: column b at byte %d, header at %d (the 0xff of another row broke the alignment)", lines[2], i, col)
-	}
-}
