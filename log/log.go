@@ -40,6 +40,10 @@ type Log struct {
 	head      *head // the durable mark
 	headErr   error // the last failure to write the mark; Close reports it
 
+	// tailLastLen is the length of the tail segment's last frame, 0 if
+	// not known (see closedFile). mu must be held.
+	tailLastLen int
+
 	last      atomic.Uint64 // highest seq written (and, except in SyncNone, synced)
 	rollbacks atomic.Uint64 // failed writes undone: iterators drop bytes read past last
 
@@ -114,7 +118,12 @@ func open(dir string, opts Options, lock *fsutil.FileLock) (_ *Log, err error) {
 	if herr == nil {
 		mark = h.mark
 	}
-	plan, err := planRepair(segs, mark)
+	// A log closed cleanly and untouched since needs no scan (closedFile).
+	plan, lastLen, clean := cleanPlan(dir, segs)
+	if !clean {
+		plan, err = planRepair(segs, mark)
+		lastLen = plan.tailLastLen
+	}
 	if err != nil {
 		if h != nil {
 			h.close()
@@ -157,6 +166,7 @@ func open(dir string, opts Options, lock *fsutil.FileLock) (_ *Log, err error) {
 	if err := l.openWAL(); err != nil {
 		return nil, err
 	}
+	l.tailLastLen = lastLen
 	defer func() {
 		if err != nil {
 			l.w.Close()
@@ -382,6 +392,9 @@ func (l *Log) Close() error {
 		}
 		if cerr := l.w.Close(); err == nil {
 			err = cerr
+		}
+		if err == nil {
+			l.writeClosed()
 		}
 	} else if err == nil {
 		err = l.broken

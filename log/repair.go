@@ -52,6 +52,9 @@ type repairPlan struct {
 	repairs []Repair
 	actions []repairAction // in order
 	last    Seq            // the last seq kept
+	// tailLastLen is the length of the last frame kept in the tail
+	// segment, 0 if not known (see closedFile).
+	tailLastLen int
 }
 
 type repairAction struct {
@@ -67,7 +70,14 @@ type scanned struct {
 	r    scanResult
 }
 
+// testHookScan, if set, is called with each segment scanFile reads whole
+// (tests).
+var testHookScan func(path string)
+
 func scanFile(s segment) (scanned, error) {
+	if testHookScan != nil {
+		testHookScan(s.path)
+	}
 	data, err := os.ReadFile(s.path)
 	if err != nil {
 		return scanned{}, fmt.Errorf("repair: %w", err)
@@ -136,6 +146,9 @@ func planRepair(segs []segment, mark Seq) (repairPlan, error) {
 			if keep < len(cur.data) {
 				p.repairs = append(p.repairs, cutRepair(cur, keep, keepLast))
 				p.actions = append(p.actions, repairAction{path: s.path, size: int64(keep)})
+			}
+			if keep == r.end && r.count > 0 {
+				p.tailLastLen = keep - r.lastOff
 			}
 			p.last = keepLast
 			return p, nil
