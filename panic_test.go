@@ -57,7 +57,7 @@ func (s *syncBuffer) String() string {
 // on the DB's goroutine, does not kill the program: AppendAndWait and Err
 // return a *view.ApplyError naming the view and the entry, holding a
 // *view.PanicError, and the stack goes to Options.Logger. (Before the fix
-// the program died; internal/firstuser ran it in a child process.)
+// the program died.)
 func TestPanicInApplyStopsIndexing(t *testing.T) {
 	var logged syncBuffer
 	db := open(t, t.TempDir(), sluice.Options{Views: []view.View{panicky{}}, Logger: slog.New(slog.NewTextHandler(&logged, nil))})

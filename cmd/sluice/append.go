@@ -16,8 +16,10 @@ import (
 )
 
 // appendLockWait is how long append waits for another writer to release
-// the log.
-const appendLockWait = 5 * time.Second
+// the log: long enough for dozens of concurrent appends, each holding the
+// lock for an open, an append and a close, to take their turns (with 5 s,
+// 10 of 150 appends by 30 processes failed).
+const appendLockWait = time.Minute
 
 type appendOptions struct {
 	local      bool
@@ -54,7 +56,8 @@ show the entries (read your writes), which needs an indexer running
 
 While sluice serve or sluice sync --follow runs, it is the log's writer:
 append hands the entries to it through the local socket DIR/sluice.sock,
-with the same result.`,
+with the same result. Otherwise append takes the log's lock, waiting up to
+a minute for another writer (another append, an import) to release it.`,
 		Example: `  sluice append --local --json '{"type":"post","text":"hello"}'
   jq -c '.[]' messages.json | sluice append
   sluice append --local --wait --json '{"type":"post","text":"now"}'

@@ -2,9 +2,12 @@ package main
 
 import (
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/sluicedb/sluice/internal/fsutil"
 	"github.com/sluicedb/sluice/log"
 )
 
@@ -104,5 +107,48 @@ func TestAppendWaitUnknownViewAppendsNothing(t *testing.T) {
 	sluice(t, dir, "", "append", "--local", "--wait", "--wait-view", "ssb", "--timeout", "0", "--json", `{"x":3}`)
 	if got := len(readLogEntries(t, dir)); got != 2 {
 		t.Fatalf("append --wait-view ssb: the log holds %d entries, want 2", got)
+	}
+}
+
+// TestAppendWaitsForTheLock: a sluice append started while another
+// process holds the log's lock for longer than 5 s (what append used to
+// wait before failing with ErrLocked: 10 of 150 appends by 30 concurrent
+// processes failed) appends once the lock is released. The test holds the
+// lock itself, for 6 s: the duration is what is tested.
+func TestAppendWaitsForTheLock(t *testing.T) {
+	if testing.Short() {
+		t.Skip("holds a lock for 6 s")
+	}
+	dir := t.TempDir()
+	ok(t, dir, "", "append", "--json", `{"init":true}`)
+	lock, err := fsutil.Lock(filepath.Join(dir, "log", "LOCK"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := sluiceCmd(dir, "append", "--local", "--json", `{"x":1}`)
+	var out, errOut strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	select {
+	case err := <-exited:
+		t.Fatalf("append exited while the lock was held: %v: %s", err, errOut.String())
+	case <-time.After(6 * time.Second):
+	}
+	lock.Unlock()
+	select {
+	case err := <-exited:
+		if err != nil || strings.TrimSpace(out.String()) != "2" {
+			t.Fatalf("append after the lock was released: %v, printed %q: %s", err, out.String(), errOut.String())
+		}
+	case <-time.After(time.Minute):
+		cmd.Process.Kill()
+		t.Fatal("append did not finish within a minute of the lock's release")
+	}
+	if es := readLogEntries(t, dir); len(es) != 2 || string(es[1].Payload) != `{"x":1}` {
+		t.Fatalf("the log holds %d entries", len(es))
 	}
 }
