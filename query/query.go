@@ -30,9 +30,6 @@ var ErrWrite = errors.New("queries are read-only")
 // released when the transaction ends).
 var ErrTransaction = errors.New("transaction control is not allowed in a query")
 
-// ErrClosed is returned by the methods of a closed DB.
-var ErrClosed = errors.New("query: closed")
-
 // ErrNoViews is returned by OpenDir for a directory with no view files.
 var ErrNoViews = errors.New("no view files")
 
@@ -179,6 +176,15 @@ type pooledConn struct{ *sqlite3.SQLiteConn }
 
 // IsValid implements driver.Validator.
 func (c pooledConn) IsValid() bool { return c.AutoCommit() }
+
+// sqliteConn returns the SQLite connection of a connection the connector
+// made.
+func sqliteConn(c driver.Conn) *sqlite3.SQLiteConn {
+	if p, ok := c.(pooledConn); ok {
+		return p.SQLiteConn
+	}
+	return c.(*sqlite3.SQLiteConn)
+}
 
 func (c *connector) Driver() driver.Driver { return c.d }
 
