@@ -26,7 +26,9 @@
 // view.StopOnError (the default) stops the indexer — Err then returns a
 // *view.ApplyError naming the view and the entry, Done is closed, and every
 // WaitFor returns that error — and view.RejectOnError records the entry in
-// the view's sluice_rejects and goes on. Notices (a view rebuilt and why, a
+// the view's sluice_rejects and goes on. A panic in a view's code (Apply,
+// a Decoder's Decode, Open) is recovered as a *view.PanicError, its stack
+// logged, and handled as that error. Notices (a view rebuilt and why, a
 // full disk waited out) go to Options.Logger, stderr by default.
 //
 // For what the DB does not wrap, Log, Indexer, Files and QueryDB give the

@@ -59,15 +59,30 @@ func (db *DB) WaitFor(ctx context.Context, seq log.Seq, views ...string) error {
 
 // Query runs a read-only SQL statement over the view files (see
 // query.DB.Query: a statement that would write is refused with
-// query.ErrWrite). Tables are named alone, or as FILE.table: app.todos.
+// query.ErrWrite, transaction control with query.ErrTransaction). Tables are named alone, or as FILE.table: app.todos.
+// It returns ErrClosed once the DB is closed.
 func (db *DB) Query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	return db.q.Query(ctx, q, args...)
+	if db.closed.Load() {
+		return nil, ErrClosed
+	}
+	rows, err := db.q.Query(ctx, q, args...)
+	if err != nil && db.closed.Load() {
+		return nil, ErrClosed // closed meanwhile
+	}
+	return rows, err
 }
 
 // QueryRow runs a read-only statement expected to return at most one row;
-// errors come with Scan.
+// errors come with Scan (ErrClosed once the DB is closed).
 func (db *DB) QueryRow(ctx context.Context, q string, args ...any) *query.Row {
-	return db.q.QueryRow(ctx, q, args...)
+	if db.closed.Load() {
+		return query.FailedRow(ErrClosed)
+	}
+	r := db.q.QueryRow(ctx, q, args...)
+	if r.Err() != nil && db.closed.Load() {
+		return query.FailedRow(ErrClosed) // closed meanwhile
+	}
+	return r
 }
 
 // Rebuild drops the named view's tables and indexes the whole log into it

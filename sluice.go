@@ -31,7 +31,9 @@ type Options struct {
 	// Views are the views to keep: Go views (see package view) share
 	// DIR/views/app.db; views declared in SQL (view/sqlview) each have
 	// DIR/views/NAME.db. A view whose definition changed is rebuilt from
-	// the log when the DB opens.
+	// the log when the DB opens. Names must differ in more than case,
+	// whatever the views are written in, and no view declared in SQL may
+	// be named app: Open refuses them, naming both.
 	Views []view.View
 	// OnApplyError says what a failing Writer.Apply does: stop the
 	// indexer (view.StopOnError, the default) or reject the entry for
@@ -94,6 +96,9 @@ func Open(dir string, opts Options) (*DB, error) {
 }
 
 func (db *DB) open(opts Options) error {
+	if err := checkNames(opts.Views); err != nil {
+		return err
+	}
 	viewsDir := filepath.Join(db.dir, "views")
 	if err := os.MkdirAll(viewsDir, 0o755); err != nil {
 		return err
@@ -113,6 +118,9 @@ func (db *DB) open(opts Options) error {
 	var goViews []view.View
 	var paths []string
 	openFile := func(name string, views []view.View) error {
+		if err := checkFileNames(viewsDir, name); err != nil {
+			return err
+		}
 		path := filepath.Join(viewsDir, name+".db")
 		f, err := view.OpenFile(path, views, vopts)
 		if err != nil {
@@ -123,10 +131,7 @@ func (db *DB) open(opts Options) error {
 		return nil
 	}
 	for _, v := range opts.Views {
-		if s, ok := v.(view.Sandboxed); ok && s.Sandboxed() {
-			if v.Name() == AppFile {
-				return fmt.Errorf("a view declared in SQL may not be named %q: its file would be the Go views' %s.db", AppFile, AppFile)
-			}
+		if isSQL(v) {
 			if err := openFile(v.Name(), []view.View{v}); err != nil {
 				return err
 			}

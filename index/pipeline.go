@@ -49,10 +49,20 @@ func (ix *Indexer) run(ctx context.Context, until log.Seq, follow bool) error {
 	var delay time.Duration
 	for {
 		err := ix.runOnce(ctx, until, follow)
-		if follow && ctx.Err() == nil && sqlite.IsFull(err) {
+		switch {
+		case ctx.Err() != nil:
+		case follow && sqlite.IsFull(err):
 			delay = min(max(2*delay, fullRetryMin), fullRetryMax)
 			ix.opts.Logger.Warn(fmt.Sprintf("index: the disk is full; retrying in %s", delay), "err", err)
 			if err = ix.waitFull(ctx, delay); err == nil {
+				continue
+			}
+		case sqlite.IsBusy(err):
+			// Another connection (the sqlite3 shell, a backup) holds a
+			// view file's lock: SQLite waited its busy timeout for it.
+			// Not a failure: say so, and try again.
+			ix.opts.Logger.Warn(fmt.Sprintf("index: a view file is locked by another connection; waited %s, retrying", sqlite.BusyTimeout), "err", err)
+			if err = ix.waitFull(ctx, busyRetry); err == nil {
 				continue
 			}
 		}
@@ -65,14 +75,17 @@ func (ix *Indexer) run(ctx context.Context, until log.Seq, follow bool) error {
 }
 
 // How long Run waits before it retries after a full disk: doubling from
-// fullRetryMin up to fullRetryMax.
+// fullRetryMin up to fullRetryMax. After a busy view file (SQLite has
+// waited sqlite.BusyTimeout already), busyRetry.
 const (
 	fullRetryMin = time.Second
 	fullRetryMax = 30 * time.Second
+	busyRetry    = 100 * time.Millisecond
 )
 
 // waitFull waits d (or until ctx ends) and recovers the files that failed.
-// A full disk while recovering is not an error: Run tries again later.
+// A full disk or a busy file while recovering is not an error: Run tries
+// again later.
 func (ix *Indexer) waitFull(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
@@ -82,7 +95,7 @@ func (ix *Indexer) waitFull(ctx context.Context, d time.Duration) error {
 		return context.Cause(ctx)
 	}
 	for _, f := range ix.files {
-		if err := f.Recover(); err != nil && !sqlite.IsFull(err) {
+		if err := f.Recover(); err != nil && !sqlite.IsFull(err) && !sqlite.IsBusy(err) {
 			return fmt.Errorf("index: %w", err)
 		}
 	}

@@ -171,6 +171,7 @@ func (l *Log) write(calls [][]Record, extra byte, now time.Time) (int, error) {
 			// soon as the tail reaches SegmentSize, in the middle of a
 			// batch too, without syncing the directory.
 			l.tailSize += frameLen(len(l.buf))
+			l.tailLastLen = frameLen(len(l.buf))
 			if l.tailSize >= l.opts.SegmentSize {
 				cycled = true
 				l.tailSize, l.tailFirst = 0, next
@@ -195,7 +196,8 @@ func (l *Log) write(calls [][]Record, extra byte, now time.Time) (int, error) {
 // back, it is marked broken. mu must be held.
 func (l *Log) rollback(pre tailState, cause error) error {
 	l.rollbacks.Add(1)
-	l.w.Close() // it may fail (and keep a descriptor): the files are what matter
+	l.tailLastLen = 0 // not known after the cut: Close records no clean state
+	l.w.Close()       // it may fail (and keep a descriptor): the files are what matter
 	l.w = nil
 	err := l.cutBack(pre)
 	if err == nil {

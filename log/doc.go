@@ -33,7 +33,10 @@
 // before it, as at a torn tail, and yield the whole call once its last
 // record is there — also when the call spans two segments. Open cuts an
 // incomplete call off the tail (even when its records are whole one by
-// one) and reports it like a torn tail. When a write or an fsync fails, the
+// one) and reports it like a torn tail — unless the call was acknowledged
+// (the durable mark is past its intact records): then damage to its end
+// costs only the damaged seqs, which are lost (see Durability), and its
+// intact records are kept. When a write or an fsync fails, the
 // writer cuts what the call wrote, returns the error and goes on; if it
 // cannot, it refuses appends until it is reopened. A call is at most
 // Options.MaxBatchSize bytes (MaxBatchLimit at most), which bounds how much
@@ -48,6 +51,7 @@
 //	HEAD      the durable mark (see Durability)
 //	LOCK      the writer's lock file
 //	LASTOPEN  JSON: when the last writer opened the log, what it repaired, a loss it accepted
+//	CLOSED    JSON: how the last writer left the tail when it closed cleanly (best effort, no fsync)
 //	NNNN...   segment files
 //
 // NODE, HEAD (when it is made) and FORMAT are written to a temporary file,
@@ -88,6 +92,13 @@
 // never empty (except in a lost placeholder).
 //
 // # Damage
+//
+// Open reads the last two segments whole to check the tail, unless CLOSED
+// says the last writer closed the log cleanly and the segments are as it
+// left them (the tail segment's and the one before it's sizes; the last
+// frame is read back and checked): then only the last record is read. A
+// flipped byte elsewhere in the tail is then found by the readers that
+// read it, as a *CorruptError naming the seq, not by Open.
 //
 // A torn or garbage tail — a frame that ends early, a zero-filled or random
 // tail left by a crash mid-write, an Append whose last record is missing —

@@ -40,6 +40,10 @@ type Log struct {
 	head      *head // the durable mark
 	headErr   error // the last failure to write the mark; Close reports it
 
+	// tailLastLen is the length of the tail segment's last frame, 0 if
+	// not known (see closedFile). mu must be held.
+	tailLastLen int
+
 	last      atomic.Uint64 // highest seq written (and, except in SyncNone, synced)
 	rollbacks atomic.Uint64 // failed writes undone: iterators drop bytes read past last
 
@@ -107,11 +111,26 @@ func open(dir string, opts Options, lock *fsutil.FileLock) (_ *Log, err error) {
 	if err != nil {
 		return nil, err
 	}
-	plan, err := planRepair(segs)
+	// The durable mark first: what it covers is kept when damage after it
+	// cuts an Append short. Without a mark, nothing is known acknowledged.
+	h, herr := openHeadWriter(dir)
+	var mark Seq
+	if herr == nil {
+		mark = h.mark
+	}
+	// A log closed cleanly and untouched since needs no scan (closedFile).
+	plan, lastLen, clean := cleanPlan(dir, segs)
+	if !clean {
+		plan, err = planRepair(segs, mark)
+		lastLen = plan.tailLastLen
+	}
 	if err != nil {
+		if h != nil {
+			h.close()
+		}
 		return nil, err
 	}
-	h, err := openHeadWriter(dir)
+	err = herr
 	if err != nil && opts.AcceptLoss && errors.Is(err, ErrLost) {
 		// A missing or unreadable mark: start a new one at the end.
 		if err = writeHeadFile(dir, plan.last); err == nil {
@@ -147,6 +166,7 @@ func open(dir string, opts Options, lock *fsutil.FileLock) (_ *Log, err error) {
 	if err := l.openWAL(); err != nil {
 		return nil, err
 	}
+	l.tailLastLen = lastLen
 	defer func() {
 		if err != nil {
 			l.w.Close()
@@ -372,6 +392,9 @@ func (l *Log) Close() error {
 		}
 		if cerr := l.w.Close(); err == nil {
 			err = cerr
+		}
+		if err == nil {
+			l.writeClosed()
 		}
 	} else if err == nil {
 		err = l.broken

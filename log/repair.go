@@ -52,6 +52,9 @@ type repairPlan struct {
 	repairs []Repair
 	actions []repairAction // in order
 	last    Seq            // the last seq kept
+	// tailLastLen is the length of the last frame kept in the tail
+	// segment, 0 if not known (see closedFile).
+	tailLastLen int
 }
 
 type repairAction struct {
@@ -67,7 +70,14 @@ type scanned struct {
 	r    scanResult
 }
 
+// testHookScan, if set, is called with each segment scanFile reads whole
+// (tests).
+var testHookScan func(path string)
+
 func scanFile(s segment) (scanned, error) {
+	if testHookScan != nil {
+		testHookScan(s.path)
+	}
 	data, err := os.ReadFile(s.path)
 	if err != nil {
 		return scanned{}, fmt.Errorf("repair: %w", err)
@@ -75,15 +85,31 @@ func scanFile(s segment) (scanned, error) {
 	return scanned{seg: s, data: data, r: scanSegment(data, s.first)}, nil
 }
 
+// keepPoint returns where segment c is cut: after the last record that
+// ends its Append — unless the valid records after it were acknowledged
+// (the durable mark is beyond them): then their Append was acknowledged
+// whole and lost its end to damage, and they are kept. Acknowledged
+// entries are not given up for damage after them; the seqs lost are those
+// past the last kept, up to the mark, and the placeholders AcceptLoss
+// writes for them end the Append.
+func (c scanned) keepPoint(mark Seq) (int, Seq) {
+	r := c.r
+	if r.last > r.batchLast && r.last < mark {
+		return r.end, r.last
+	}
+	return r.batchEnd, r.batchLast
+}
+
 // planRepair validates the tail of the log whose segments are segs: the
 // last segment, and the one before it as far as the boundary between them
 // goes. It plans to cut a torn tail, and the records of an Append whose
-// last record is missing (even when they are valid one by one), and to
-// remove a last segment that holds nothing but such records or a crash's
-// leftovers. Damage that is not a torn tail — valid records after it, a
-// gap or an overlap between segments, a first segment that does not start
-// at seq 1 — is a *CorruptError, and nothing is planned.
-func planRepair(segs []segment) (repairPlan, error) {
+// last record is missing (even when they are valid one by one, unless they
+// are below mark, the durable mark: see keepPoint), and to remove a last
+// segment that holds nothing but such records or a crash's leftovers.
+// Damage that is not a torn tail — valid records after it, a gap or an
+// overlap between segments, a first segment that does not start at seq 1
+// — is a *CorruptError, and nothing is planned.
+func planRepair(segs []segment, mark Seq) (repairPlan, error) {
 	var p repairPlan
 	if len(segs) == 0 {
 		return p, nil
@@ -102,8 +128,9 @@ func planRepair(segs []segment) (repairPlan, error) {
 			return p, &CorruptError{Path: s.path, Offset: int64(r.badAt), Seq: r.last + 1,
 				Reason: fmt.Sprintf("%s, and a valid record (seq %d) follows, so this is not a torn tail", r.reason, r.resumes)}
 		}
-		// Keep the records up to the last one that ends its Append.
-		keep, keepLast := r.batchEnd, r.batchLast
+		// Keep the records up to the last one that ends its Append (or
+		// the last acknowledged one).
+		keep, keepLast := cur.keepPoint(mark)
 		var prev scanned
 		if i > 0 {
 			if prev, err = scanFile(segs[i-1]); err != nil {
@@ -119,6 +146,9 @@ func planRepair(segs []segment) (repairPlan, error) {
 			if keep < len(cur.data) {
 				p.repairs = append(p.repairs, cutRepair(cur, keep, keepLast))
 				p.actions = append(p.actions, repairAction{path: s.path, size: int64(keep)})
+			}
+			if keep == r.end && r.count > 0 {
+				p.tailLastLen = keep - r.lastOff
 			}
 			p.last = keepLast
 			return p, nil
@@ -142,7 +172,8 @@ func planRepair(segs []segment) (repairPlan, error) {
 		// The segment before is torn, or ends inside an Append that
 		// continues here and never ends: this segment is a crash's
 		// leftover. Remove it, and repair the one before.
-		rep := Repair{Segment: s.path, Bytes: int64(len(cur.data)), LastSeq: pr.batchLast, Removed: true}
+		_, prevLast := prev.keepPoint(mark)
+		rep := Repair{Segment: s.path, Bytes: int64(len(cur.data)), LastSeq: prevLast, Removed: true}
 		if r.count > 0 {
 			rep.DroppedFrom, rep.DroppedTo = s.first, r.last
 			rep.Reason = fmt.Sprintf("segment starting at seq %d holds only records of an Append whose last record is missing", s.first)

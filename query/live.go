@@ -12,8 +12,9 @@ import (
 )
 
 // ErrClosed is returned by Subscription.Next once the subscription (or its
-// Live) was closed, and by Live.Subscribe after Live.Close.
-var ErrClosed = errors.New("live query closed")
+// Live) was closed, by Live.Subscribe after Live.Close, and by the query
+// methods of a closed DB.
+var ErrClosed = errors.New("query: closed")
 
 // Notifier tells of commits to view files made in this process: an
 // *index.Indexer is one. Changed returns a channel that is closed after the

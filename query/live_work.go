@@ -47,7 +47,7 @@ func (l *Live) work(g *generation) {
 	c := &connector{files: l.db.files, d: &sqlite3.SQLiteDriver{}}
 	dc, err := c.Connect(g.ctx)
 	if err == nil {
-		w.conn = dc.(*sqlite3.SQLiteConn)
+		w.conn = sqliteConn(dc)
 		defer w.close()
 	}
 	for {

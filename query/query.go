@@ -22,6 +22,14 @@ import (
 // ErrWrite is returned for a statement that would change a database.
 var ErrWrite = errors.New("queries are read-only")
 
+// ErrTransaction is returned for a transaction control statement (BEGIN,
+// COMMIT, ROLLBACK, SAVEPOINT, RELEASE): a query runs on a pooled
+// connection, and one left inside a transaction would read an old snapshot
+// for every later query that lands on it. Each query reads one consistent
+// snapshot already; for several, use SQL().BeginTx (its connection is
+// released when the transaction ends).
+var ErrTransaction = errors.New("transaction control is not allowed in a query")
+
 // ErrNoViews is returned by OpenDir for a directory with no view files.
 var ErrNoViews = errors.New("no view files")
 
@@ -46,8 +54,11 @@ type DB struct {
 	db    *sql.DB
 	files []File
 	opts  Options
-	check *sqlite.Conn // prepares statements to refuse writes; guarded by checkMu
-	mu    chan struct{}
+	check *sqlite.Conn // prepares statements to refuse writes; guarded by mu
+	// txControl is set by check's authorizer while a statement being
+	// checked compiles to transaction control; guarded by mu.
+	txControl bool
+	mu        chan struct{}
 }
 
 // OpenDir opens every view file (*.db) in dir. See Open.
@@ -111,8 +122,14 @@ func Open(paths []string, opts Options) (*DB, error) {
 		}
 		return nil, fmt.Errorf("open views: %w", err)
 	}
-	mu := make(chan struct{}, 1)
-	return &DB{db: db, files: files, opts: opts, check: check, mu: mu}, nil
+	q := &DB{db: db, files: files, opts: opts, check: check, mu: make(chan struct{}, 1)}
+	check.SetAuthorizer(func(action int, _, _, _, _ string) bool {
+		if action == sqlite.AuthTransaction || action == sqlite.AuthSavepoint {
+			q.txControl = true
+		}
+		return true
+	})
+	return q, nil
 }
 
 // connector opens connections with every view file attached read-only.
@@ -148,7 +165,25 @@ func (c *connector) Connect(ctx context.Context) (driver.Conn, error) {
 		}
 		return sqlite3.SQLITE_OK
 	})
-	return conn, nil
+	return pooledConn{sc}, nil
+}
+
+// pooledConn is a connection of the pool. One that is inside a transaction
+// when it is given back (a BEGIN run through SQL() directly) is not valid:
+// database/sql closes it rather than hand a stale snapshot to the next
+// query.
+type pooledConn struct{ *sqlite3.SQLiteConn }
+
+// IsValid implements driver.Validator.
+func (c pooledConn) IsValid() bool { return c.AutoCommit() }
+
+// sqliteConn returns the SQLite connection of a connection the connector
+// made.
+func sqliteConn(c driver.Conn) *sqlite3.SQLiteConn {
+	if p, ok := c.(pooledConn); ok {
+		return p.SQLiteConn
+	}
+	return c.(*sqlite3.SQLiteConn)
 }
 
 func (c *connector) Driver() driver.Driver { return c.d }
@@ -187,8 +222,9 @@ func (db *DB) statement(query string) (string, error) {
 	db.mu <- struct{}{}
 	defer func() { <-db.mu }()
 	if db.check == nil {
-		return "", errors.New("query: closed")
+		return "", ErrClosed
 	}
+	db.txControl = false
 	s, err := db.check.Prepare(query)
 	if err != nil {
 		var se *sqlite.Error
@@ -202,6 +238,9 @@ func (db *DB) statement(query string) (string, error) {
 	case "ATTACH", "DETACH":
 		// Read-only for SQLite, but they would open (and create) files.
 		return "", fmt.Errorf("%w: %s is not allowed; every view file is attached already", ErrWrite, firstWord(query))
+	}
+	if db.txControl {
+		return "", fmt.Errorf("%w (%s): every query reads one consistent snapshot of the views", ErrTransaction, firstWord(query))
 	}
 	if !s.ReadOnly() {
 		return "", fmt.Errorf("%w: this statement would write (%s); views change only through the log", ErrWrite, firstWord(query))
@@ -242,6 +281,10 @@ type Row struct {
 	row *sql.Row
 	err error
 }
+
+// FailedRow returns a Row whose Scan and Err return err: for a wrapper of
+// DB.QueryRow that refuses a statement itself.
+func FailedRow(err error) *Row { return &Row{err: err} }
 
 // Scan copies the row's columns into dest, as sql.Row.Scan does; it
 // returns sql.ErrNoRows if there was no row, or the statement's error.

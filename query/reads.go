@@ -67,7 +67,7 @@ func (db *DB) openAnalyzer(ctx context.Context) (*analyzer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open views: %w", err)
 	}
-	a := &analyzer{files: db.files, conn: dc.(*sqlite3.SQLiteConn)}
+	a := &analyzer{files: db.files, conn: sqliteConn(dc)}
 	a.conn.RegisterAuthorizer(func(action int, arg1, _, schema string) int {
 		switch action {
 		case sqlite3.SQLITE_ATTACH, sqlite3.SQLITE_DETACH:

@@ -67,19 +67,41 @@ func (f *File) Decode(b *Batch) {
 		}
 		vals := make([]any, len(b.Entries))
 		var errs []error
-		for j, e := range b.Entries {
-			v, err := vs.dec.Decode(e)
-			if err != nil {
-				if errs == nil {
-					errs = make([]error, len(b.Entries))
-				}
-				errs[j] = err
-				continue
-			}
-			vals[j] = v
+		for j := 0; j < len(b.Entries); j++ {
+			// One recover per run of entries, not per entry: Decode is
+			// on the indexer's hot path.
+			j = f.decodeFrom(vs, b.Entries, j, vals, &errs)
 		}
 		b.values[i], b.errs[i] = vals, errs
 	}
+}
+
+// decodeFrom runs the view's Decoder on entries from j on, filling vals
+// and *errs (made when the first error comes). A panic in Decode is the
+// entry's error (see PanicError); decodeFrom then returns that entry's
+// index, else len(entries).
+func (f *File) decodeFrom(vs *viewState, entries []log.Entry, j int, vals []any, errs *[]error) (at int) {
+	setErr := func(j int, err error) {
+		if *errs == nil {
+			*errs = make([]error, len(entries))
+		}
+		(*errs)[j] = err
+	}
+	defer func() {
+		if v := recover(); v != nil {
+			setErr(j, f.panicked(v, fmt.Sprintf("view %q in %s: Decode of entry %d", vs.v.Name(), f.path, entries[j].Seq)))
+			at = j
+		}
+	}()
+	for ; j < len(entries); j++ {
+		v, err := vs.dec.Decode(entries[j])
+		if err != nil {
+			setErr(j, err)
+			continue
+		}
+		vals[j] = v
+	}
+	return j
 }
 
 // Apply applies the batch to every view of the file that needs it and
@@ -105,7 +127,7 @@ func (f *File) Stage(ctx context.Context, b *Batch) error {
 	}
 	if !f.inTx {
 		if err := f.exec("BEGIN IMMEDIATE"); err != nil {
-			return fmt.Errorf("apply: %w", err)
+			return fmt.Errorf("apply to %s: %w", f.path, err)
 		}
 		f.inTx = true
 	}
@@ -251,6 +273,12 @@ func (f *File) applyTx(ctx context.Context, b *Batch) error {
 				continue
 			}
 			if b.errs[i] != nil && b.errs[i][j] != nil {
+				// A Decoder's error rejects the entry; its panic is a bug,
+				// handled as Apply's errors are.
+				var pe *PanicError
+				if errors.As(b.errs[i][j], &pe) && f.opts.OnError != RejectOnError {
+					return f.applyError(vs, e.Seq, b.errs[i][j], false)
+				}
 				tx.Reject(e.Seq, b.errs[i][j])
 				continue
 			}

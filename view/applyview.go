@@ -2,6 +2,7 @@ package view
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/sluicedb/sluice/log"
 )
@@ -18,7 +19,7 @@ func (f *File) applyView(ctx context.Context, vs *viewState, tx *Tx, items []Ite
 		return f.applyError(vs, items[0].Seq, err, true)
 	}
 	// Rows the writer left queued run before the release.
-	err := f.as(vs, false, func() error { return vs.w.Apply(ctx, tx, items) })
+	err := f.as(vs, false, func() error { return f.apply(ctx, vs, tx, items) })
 	if err == nil {
 		err = f.exec("RELEASE sluice_view")
 	}
@@ -38,7 +39,7 @@ func (f *File) applyView(ctx context.Context, vs *viewState, tx *Tx, items []Ite
 			return f.applyError(vs, it.Seq, err, true)
 		}
 		rejects := len(tx.rejects)
-		err := f.as(vs, false, func() error { return vs.w.Apply(ctx, tx, []Item{it}) })
+		err := f.as(vs, false, func() error { return f.apply(ctx, vs, tx, []Item{it}) })
 		if err == nil {
 			err = f.exec("RELEASE sluice_entry")
 		}
@@ -64,6 +65,15 @@ func (f *File) applyView(ctx context.Context, vs *viewState, tx *Tx, items []Ite
 		return f.applyError(vs, items[0].Seq, err, true)
 	}
 	return nil
+}
+
+// apply runs the view's writer over items; a panic in it is its error
+// (see PanicError).
+func (f *File) apply(ctx context.Context, vs *viewState, tx *Tx, items []Item) error {
+	what := func() string {
+		return fmt.Sprintf("view %q in %s: Apply of entries %d..%d", vs.v.Name(), f.path, items[0].Seq, items[len(items)-1].Seq)
+	}
+	return f.guard(what, func() error { return vs.w.Apply(ctx, tx, items) })
 }
 
 // undo rolls back to the savepoint, dropping the rows the writer left

@@ -23,7 +23,7 @@ type ApplyError struct {
 	// Storage reports that the cause is the database's (a full disk, an
 	// I/O error), not the entry's: no policy rejects the entry then.
 	Storage bool
-	Err     error // what Apply returned
+	Err     error // what Apply returned (a *PanicError if it panicked)
 }
 
 // Error names the view, its file, the entry and the cause.

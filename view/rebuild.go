@@ -57,10 +57,13 @@ func (f *File) attach(v View) error {
 
 // openWriter opens the view's writer (in its sandbox, if it has one).
 func (f *File) openWriter(vs *viewState) error {
+	what := func() string { return fmt.Sprintf("view %q in %s: Open", vs.v.Name(), f.path) }
 	return f.as(vs, false, func() error {
-		w, err := vs.v.Open(f.wc)
-		vs.w = w
-		return err
+		return f.guard(what, func() error {
+			w, err := vs.v.Open(f.wc)
+			vs.w = w
+			return err
+		})
 	})
 }
 

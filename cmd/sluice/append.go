@@ -16,8 +16,10 @@ import (
 )
 
 // appendLockWait is how long append waits for another writer to release
-// the log.
-const appendLockWait = 5 * time.Second
+// the log: long enough for dozens of concurrent appends, each holding the
+// lock for an open, an append and a close, to take their turns (with 5 s,
+// 10 of 150 appends by 30 processes failed).
+const appendLockWait = time.Minute
 
 type appendOptions struct {
 	local      bool
@@ -38,6 +40,12 @@ func newAppendCmd(e *env) *cobra.Command {
 of standard input (JSON lines; blank lines are skipped). Every value is
 checked before anything is written: one bad line appends nothing.
 
+Standard input is read and checked whole first. Up to 64 MiB of it is
+appended atomically, in one append: all of its entries or none. Larger input
+is appended in several such appends of whole lines, in order; if one fails,
+those before it stay appended, their seqs are printed, and the error says
+which entries were not appended.
+
 Entries are remote (replicated or imported) unless --local marks them as
 written by this node's user; the indexer applies local entries ahead of any
 backlog. --scope limits who may read them when the log is served (sluice
@@ -48,7 +56,8 @@ show the entries (read your writes), which needs an indexer running
 
 While sluice serve or sluice sync --follow runs, it is the log's writer:
 append hands the entries to it through the local socket DIR/sluice.sock,
-with the same result.`,
+with the same result. Otherwise append takes the log's lock, waiting up to
+a minute for another writer (another append, an import) to release it.`,
 		Example: `  sluice append --local --json '{"type":"post","text":"hello"}'
   jq -c '.[]' messages.json | sluice append
   sluice append --local --wait --json '{"type":"post","text":"now"}'
@@ -67,7 +76,7 @@ with the same result.`,
 	f.StringVar(&o.value, "json", "", "append this JSON value instead of reading standard input")
 	f.StringVar(&o.durability, "durability", "sync", "when an append is on disk: sync (fsync each), group (share fsyncs), none (leave it to the OS)")
 	f.BoolVar(&o.wait, "wait", false, "wait until the views show the entries before printing their seqs")
-	f.StringSliceVar(&o.waitViews, "wait-view", nil, "with --wait, wait only for these views (default all)")
+	f.StringSliceVar(&o.waitViews, "wait-view", nil, "with --wait, wait only for these views (default all); a name no view has is refused before anything is appended")
 	f.DurationVar(&o.timeout, "timeout", 30*time.Second, "with --wait, give up after this long (0: check once, do not wait)")
 	return c
 }
@@ -83,6 +92,12 @@ func runAppend(c *cobra.Command, e *env, o *appendOptions) error {
 	}
 	if err := log.CheckScope(o.scope); err != nil {
 		return usagef("--scope: %v", err)
+	}
+	if len(o.waitViews) > 0 && !o.wait {
+		return usagef("--wait-view needs --wait")
+	}
+	if err := checkWaitViews(c.Context(), e, o.waitViews); err != nil {
+		return err
 	}
 	var recs []log.Record
 	if c.Flags().Changed("json") {
@@ -103,7 +118,14 @@ func runAppend(c *cobra.Command, e *env, o *appendOptions) error {
 	for i := range recs {
 		recs[i].Scope = o.scope
 	}
-	seqs, err := appendRecords(c.Context(), e, d, recs)
+	seqs, err := appendRecords(c.Context(), e, d, splitAppends(recs, log.DefaultMaxBatchSize))
+	if err != nil && len(seqs) > 0 {
+		printSeqs(e, seqs)
+		if len(seqs) == len(recs) {
+			return fmt.Errorf("appended seq %d..%d, but: %w", seqs[0], seqs[len(seqs)-1], err)
+		}
+		return fmt.Errorf("appended the first %d of %d entries (seqs %d..%d), not the rest: %w", len(seqs), len(recs), seqs[0], seqs[len(seqs)-1], err)
+	}
 	if err != nil {
 		return err
 	}
@@ -114,6 +136,11 @@ func runAppend(c *cobra.Command, e *env, o *appendOptions) error {
 		}
 		db.Close()
 	}
+	return printSeqs(e, seqs)
+}
+
+// printSeqs prints seqs, one per line.
+func printSeqs(e *env, seqs []log.Seq) error {
 	w := bufio.NewWriter(e.out)
 	for _, s := range seqs {
 		fmt.Fprintln(w, s)
@@ -121,15 +148,41 @@ func runAppend(c *cobra.Command, e *env, o *appendOptions) error {
 	return w.Flush()
 }
 
-// appendRecords appends recs to DIR/log in one Append, or, when a
-// long-running writer (sluice serve, sync --follow) holds the log, through
-// its local socket.
-func appendRecords(ctx context.Context, e *env, d log.Durability, recs []log.Record) ([]log.Seq, error) {
+// splitAppends cuts recs into runs, in order, each within max bytes as the
+// log stores them (counted high: payload and scope, plus the largest
+// header a record of append's can have), so each is one Append.
+func splitAppends(recs []log.Record, max int) [][]log.Record {
+	const header = 64
+	var out [][]log.Record
+	start, size := 0, 0
+	for i, r := range recs {
+		n := len(r.Payload) + len(r.Scope) + header
+		if i > start && size+n > max {
+			out = append(out, recs[start:i])
+			start, size = i, 0
+		}
+		size += n
+	}
+	return append(out, recs[start:])
+}
+
+// appendRecords appends each of calls, in order, to DIR/log in one Append
+// (atomic), or, when a long-running writer (sluice serve, sync --follow)
+// holds the log, through its local socket. It stops at the first that
+// fails, and returns the seqs of those appended before it.
+func appendRecords(ctx context.Context, e *env, d log.Durability, calls [][]log.Record) ([]log.Seq, error) {
 	l, err := log.Open(e.logDir(), log.Options{Durability: d})
 	if errors.Is(err, log.ErrLocked) {
-		seqs, ferr := replicate.AppendLocal(ctx, e.socketPath(), d, recs)
-		if !errors.Is(ferr, replicate.ErrNoWriter) {
-			return seqs, ferr
+		var seqs []log.Seq
+		for i, recs := range calls {
+			s, ferr := replicate.AppendLocal(ctx, e.socketPath(), d, recs)
+			if i == 0 && errors.Is(ferr, replicate.ErrNoWriter) {
+				break
+			}
+			seqs = append(seqs, s...)
+			if ferr != nil || i == len(calls)-1 {
+				return seqs, ferr
+			}
 		}
 		// A writer without a socket (another append, an import): wait for
 		// it a little, so that concurrent appends queue instead of failing.
@@ -142,11 +195,16 @@ func appendRecords(ctx context.Context, e *env, d log.Durability, recs []log.Rec
 		e.notef("repaired the log on open: %s", r)
 	}
 	e.noteInterruptedImport()
-	seqs, err := l.Append(ctx, recs...)
-	if cerr := l.Close(); err == nil {
-		err = cerr
+	var seqs []log.Seq
+	for _, recs := range calls {
+		s, err := l.Append(ctx, recs...)
+		if err != nil {
+			l.Close()
+			return seqs, err
+		}
+		seqs = append(seqs, s...)
 	}
-	return seqs, err
+	return seqs, l.Close()
 }
 
 // readJSONLines reads one JSON value per line; blank lines are skipped. It

@@ -19,6 +19,7 @@ const importBatchBytes = 32 << 20
 
 func newImportCmd(e *env) *cobra.Command {
 	var batch int
+	var again bool
 	c := &cobra.Command{
 		Use:   "import SRC",
 		Short: "Copy an SSB log.offset (or JSON lines) into the log as remote entries",
@@ -40,9 +41,17 @@ it checks that the entries it already appended are the start of SRC and
 appends the rest, with no duplicate and no gap. For standard input, feed the
 same input again. Meanwhile DIR/importing.json records the import; an import
 cannot resume if the log was appended to since (it says so, and how to give
-it up). A progress bar shows on a terminal, then a summary line.`,
+it up). A progress bar shows on a terminal, then a summary line.
+
+An import that finished is recorded in DIR/imported.json. Importing the same
+source again imports only what it holds beyond what was imported (a
+log.offset that grew since), or nothing, and says so: the source is the same
+when its path (or standard input) matches and its records are, payload for
+payload, the entries the earlier import appended. A file imported before
+whose records differ now is refused; --again imports it (or anything) as a
+new source, a second copy.`,
 		Example: `  sluice import ~/.ssb/flume/log.offset
-  sluice import ~/.ssb
+  sluice import ~/.ssb            # again later: imports only the new messages
   jq -c '.[]' export.json | sluice import -`,
 		Args: exactArgs(1, "one source (a log.offset, an ~/.ssb directory, or -)"),
 		RunE: func(c *cobra.Command, args []string) error {
@@ -64,16 +73,17 @@ it up). A progress bar shows on a terminal, then a summary line.`,
 				src = s
 			}
 			defer src.close()
-			return runImport(c.Context(), e, src, batch)
+			return runImport(c.Context(), e, src, batch, again)
 		},
 	}
 	c.Flags().IntVar(&batch, "batch", 1000, "entries per append (at most 32 MB of payload each)")
+	c.Flags().BoolVar(&again, "again", false, "import SRC whole even if it was imported before (a second copy)")
 	return c
 }
 
 // runImport checks src to its end, then appends its records to the log,
 // resuming an import of the same source that stopped part-way.
-func runImport(ctx context.Context, e *env, src importSource, batch int) error {
+func runImport(ctx context.Context, e *env, src importSource, batch int, again bool) error {
 	start := time.Now()
 	bar := newProgress(e, -1, "checking", false)
 	n, err := src.check(ctx, bar)
@@ -96,14 +106,27 @@ func runImport(ctx context.Context, e *env, src importSource, batch int) error {
 		return err
 	}
 	if st == nil {
+		prev, err := importedBefore(e, l, src, n, again)
+		if err != nil {
+			return err
+		}
+		var skip int64
+		if prev != nil {
+			skip = prev.Records
+			if skip == n {
+				fmt.Fprintf(e.errOut, "nothing imported: %s, and it holds no record after them (to import a second copy: sluice import --again)\n", prev.describe())
+				return nil
+			}
+			e.notef("%s; importing its %d records after them", prev.describe(), n-skip)
+		}
 		last, _ := l.Last()
-		st = &importState{Source: src.id(), Base: last, Records: n, Started: time.Now().UTC()}
+		st = &importState{Source: src.id(), Base: last, Skip: skip, Records: n, Started: time.Now().UTC()}
 		if err := st.write(statePath); err != nil {
 			return fmt.Errorf("import: %w (nothing was imported)", err)
 		}
 	} else {
 		e.notef("resuming %s: its first %d entries are in the log (seqs %d..%d); importing the other %d",
-			st.describe(), done, st.Base+1, st.Base+log.Seq(done), n-done)
+			st.describe(), done, st.Base+1, st.Base+log.Seq(done), n-st.Skip-done)
 	}
 
 	// Append in batches, after comparing the records already imported
@@ -133,7 +156,10 @@ func runImport(ctx context.Context, e *env, src importSource, batch int) error {
 	}
 	err = src.each(func(p []byte) error {
 		i++
-		if i <= done {
+		if i <= st.Skip {
+			return nil // imported before (importedBefore compared them)
+		}
+		if i <= st.Skip+done {
 			return importSame(verify, st, src, i, p)
 		}
 		if len(recs) >= batch || recBytes+len(p) > importBatchBytes {
@@ -165,6 +191,11 @@ func runImport(ctx context.Context, e *env, src importSource, batch int) error {
 		return fmt.Errorf("import %s: %w; the log holds its first %d records (it ends at seq %d): %s to finish the import",
 			src.name(), err, last-st.Base, last, st.command(e.dir))
 	}
+	// Recorded before the state goes: a crash between the two resumes the
+	// import (appending nothing), never imports it again.
+	if err := recordFinishedImport(e.importedPath(), finishedImport{Source: st.Source, Base: st.Base, Skip: st.Skip, Records: n, Finished: time.Now().UTC()}); err != nil {
+		return err
+	}
 	if err := removeImportState(statePath); err != nil {
 		return err
 	}
@@ -195,7 +226,7 @@ func importResume(e *env, l *log.Log, src importSource, n int64) (*importState, 
 			st.describe(), last, path)
 	}
 	done := int64(last - st.Base)
-	if done > n {
+	if done > n-st.Skip {
 		return nil, 0, refusef("cannot resume %s: the log holds %d entries after seq %d, more than the %d records of %s (was it appended to since?); remove %s to give the import up",
 			st.describe(), done, st.Base, n, src.name(), path)
 	}

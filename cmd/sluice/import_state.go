@@ -34,8 +34,11 @@ type importState struct {
 	// Base is the log's last seq when the import began: its first record
 	// went to Base+1.
 	Base log.Seq `json:"base"`
-	// Records is how many records the source held when the import began
-	// (for messages).
+	// Skip is how many of the source's first records an earlier import
+	// appended already (see finishedImport): the import appends the
+	// records after them.
+	Skip int64 `json:"skip,omitempty"`
+	// Records is how many records the source held when the import began.
 	Records int64 `json:"records"`
 	// Started is when the import began (for messages).
 	Started time.Time `json:"started"`
@@ -45,28 +48,45 @@ func (e *env) importStatePath() string { return filepath.Join(e.dir, importState
 
 // readImportState returns the recorded import in progress, or nil.
 func readImportState(path string) (*importState, error) {
-	b, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read the state of an interrupted import: %w", err)
-	}
 	var st importState
-	if err := json.Unmarshal(b, &st); err != nil || st.Source == "" {
-		return nil, fmt.Errorf("%s is not the state of a sluice import (%v); move it away if it is not sluice's", path, err)
+	found, err := readJSONFile(path, &st, "the state of an interrupted import")
+	if err == nil && found && st.Source == "" {
+		err = fmt.Errorf("%s is not the state of an interrupted import (no source); move it away if it is not sluice's", path)
+	}
+	if err != nil || !found {
+		return nil, err
 	}
 	return &st, nil
 }
 
-// write records st durably (temp file, fsync, rename, directory fsync).
-func (st *importState) write(path string) error {
-	b, err := json.MarshalIndent(st, "", "  ")
+// readJSONFile reads the JSON file at path, holding what (for errors),
+// into v; a missing file is not an error: found is false.
+func readJSONFile(path string, v any, what string) (found bool, err error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("read %s: %w", what, err)
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return false, fmt.Errorf("%s is not %s (%v); move it away if it is not sluice's", path, what, err)
+	}
+	return true, nil
+}
+
+// writeJSONFile writes v to path as indented JSON, durably (temp file,
+// fsync, rename, directory fsync).
+func writeJSONFile(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return err
 	}
 	return fsutil.WriteFileAtomic(path, append(b, '\n'), 0o644)
 }
+
+// write records st durably.
+func (st *importState) write(path string) error { return writeJSONFile(path, st) }
 
 // removeImportState removes the record of a finished import, durably.
 func removeImportState(path string) error {

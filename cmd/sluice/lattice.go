@@ -126,7 +126,7 @@ func runLatticePut(ctx context.Context, e *env, namespace string, o *latticePutO
 	if err != nil {
 		return err
 	}
-	seqs, err := appendRecords(ctx, e, log.SyncAlways, []log.Record{{Origin: log.Local, Payload: payload, Scope: scope}})
+	seqs, err := appendRecords(ctx, e, log.SyncAlways, [][]log.Record{{{Origin: log.Local, Payload: payload, Scope: scope}}})
 	if err != nil {
 		return fmt.Errorf("lattice put: %w", err)
 	}

@@ -41,6 +41,9 @@ column names that repeat get _2, _3... (SELECT a.seq, b.seq gives seq and
 seq_2). Values: NULL is null in JSON and an empty field in CSV; an infinite
 float is "Infinity" or "-Infinity" (a string in JSON); a BLOB is
 {"$base64": true, "encoded": "..."} in JSON, x'0aff' in the table and CSV.
+The table shows control characters, bidi controls and bytes that are not
+UTF-8 escaped (\t, \x1b, \u202e, \xff), so no value acts on the terminal;
+JSON and CSV keep every byte.
 
 Queries are read-only: a statement that would write is refused. To change
 what views show, append to the log.

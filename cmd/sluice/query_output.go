@@ -14,6 +14,7 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode/utf8"
 
 	"github.com/sluicedb/sluice/query"
 )
@@ -28,6 +29,8 @@ import (
 //   - Column names that repeat get _2, _3... in JSON and CSV (the first
 //     keeps its name; a suffix already taken is skipped), so every object
 //     key is unique.
+//   - In the table, control characters, bidi controls and bytes that are
+//     not UTF-8 are escaped (see tableCell); JSON and CSV keep every byte.
 //
 // JSON and CSV are complete or absent: they are written to stdout only once
 // every row was read, so a query that fails part-way prints no half
@@ -175,17 +178,68 @@ func formatFloat(f float64) string {
 // fails.
 func jsonValue(v any) []byte { return query.AppendValueJSON(nil, v) }
 
+// tableCell makes s safe to print in a table cell on a terminal: control
+// characters (tab, newline, ESC: C0, DEL and C1) and the Unicode controls
+// that reorder text (bidi embeddings, overrides, isolates) are written as
+// Go escapes (\t, \n, \x1b, \u202e), and bytes that are not UTF-8 as
+// \xff, so no value can move the cursor, color the terminal or break the
+// alignment (text/tabwriter treats 0xff as its escape character). Other
+// text, backslashes included, is printed as it is; --json and --csv stay
+// exact.
+func tableCell(s string) string {
+	clean := true
+	for _, r := range s {
+		if r == utf8.RuneError || unsafeRune(r) {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && n == 1:
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case r == '\t':
+			b.WriteString(`\t`)
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\r':
+			b.WriteString(`\r`)
+		case unsafeRune(r) && r < 0x100:
+			fmt.Fprintf(&b, `\x%02x`, r)
+		case unsafeRune(r):
+			fmt.Fprintf(&b, `\u%04x`, r)
+		default:
+			b.WriteString(s[i : i+n])
+		}
+		i += n
+	}
+	return b.String()
+}
+
+// unsafeRune reports whether r is a control character or a bidi control.
+func unsafeRune(r rune) bool {
+	return r < 0x20 || (r >= 0x7f && r <= 0x9f) || (r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069)
+}
+
 func writeTable(w io.Writer, rows *sql.Rows) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	n := 0
-	clean := strings.NewReplacer("\t", " ", "\n", " ")
 	err := scanRows(rows, func(cols []string) error {
-		_, err := fmt.Fprintln(tw, strings.Join(cols, "\t"))
+		cells := make([]string, len(cols))
+		for i, c := range cols {
+			cells[i] = tableCell(c)
+		}
+		_, err := fmt.Fprintln(tw, strings.Join(cells, "\t"))
 		return err
 	}, func(vals []any) error {
 		cells := make([]string, len(vals))
 		for i, v := range vals {
-			cells[i] = clean.Replace(text(v))
+			cells[i] = tableCell(text(v))
 		}
 		fmt.Fprintln(tw, strings.Join(cells, "\t"))
 		if n++; n%1000 == 0 {

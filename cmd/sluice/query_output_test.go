@@ -112,3 +112,32 @@ func TestQueryStatementEnd(t *testing.T) {
 		t.Errorf("two statements: %+v", r)
 	}
 }
+
+// TestQueryTableControlBytes: the table escapes what would act on a
+// terminal or break the alignment — the byte 0xff (text/tabwriter's escape
+// character; non-UTF-8 text reaches views from SSB logs and Go programs),
+// ESC, tabs, newlines, a bidi override — so every row is aligned and holds
+// no control character; --json and --csv stay exact. (Before: the rows
+// between two 0xff bytes lost their alignment and printed raw tabs, and
+// ESC went to the terminal raw.) Expected output written by hand.
+func TestQueryTableControlBytes(t *testing.T) {
+	dir := kvDir(t, `{"k":"a","v":"x"}`)
+	q := `SELECT CAST(x'ff41' AS TEXT) AS a, 1 AS b UNION ALL SELECT 'xyz', 2 UNION ALL SELECT CAST(x'ff' AS TEXT), 3 ` +
+		`UNION ALL SELECT char(27) || '[31mred', 4 UNION ALL SELECT 'a' || char(9) || 'b' || char(10) || 'c', 5 ` +
+		`UNION ALL SELECT 'é' || char(8238) || 'x\y', 6`
+	// The widest cell, \x1b[31mred, is 11 runes; tabwriter pads to 13.
+	want := "a            b\n" +
+		`\xffA        1` + "\n" +
+		"xyz          2\n" +
+		`\xff         3` + "\n" +
+		`\x1b[31mred  4` + "\n" +
+		`a\tb\nc      5` + "\n" +
+		`é\u202ex\y   6` + "\n"
+	if got := ok(t, dir, "", "query", q); got != want {
+		t.Errorf("table printed\n%s\nwant\n%s", got, want)
+	}
+	// CSV keeps the bytes.
+	if got := ok(t, dir, "", "query", "--csv", `SELECT CAST(x'ff1b' AS TEXT) AS a`); got != "a\n\xff\x1b\n" {
+		t.Errorf("--csv printed %q", got)
+	}
+}

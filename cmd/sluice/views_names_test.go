@@ -43,8 +43,9 @@ func viewState(t *testing.T, dir, name string) string {
 // in case; a second .sql file defining a view already indexed from another
 // is refused instead of rebuilding the view each time the two alternate,
 // until sluice rebuild --view switches to it. (Before: a SQL view named ssb
-// replaced the built-in one and the next run flipped it back, and a view
-// named main made sluice query fail.)
+// replaced the built-in one and the next run flipped it back, a view named
+// main made sluice query fail, and one named APP did once a Go program
+// opened the directory.)
 func TestViewNames(t *testing.T) {
 	dir := t.TempDir()
 	defs := t.TempDir()
@@ -54,6 +55,10 @@ func TestViewNames(t *testing.T) {
 		{"SSB", "the name of a built-in view"},
 		{"main", "a name SQLite keeps for itself"},
 		{"Temp", "a name SQLite keeps for itself"},
+		// The Go views' file: a view named APP made the directory
+		// unqueryable once a Go program created app.db beside APP.db.
+		{"app", "the file Go programs keep their views in"},
+		{"APP", "the file Go programs keep their views in"},
 	} {
 		r := sluice(t, dir, "", "index", "--view", writeView(t, defs, c.name+".sql", c.name, "1"))
 		if r.code != 2 || !strings.Contains(r.err, c.want) {

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	sluicedb "github.com/sluicedb/sluice"
 	"github.com/sluicedb/sluice/internal/fsutil"
 	"github.com/sluicedb/sluice/view"
 	"github.com/sluicedb/sluice/view/lattice"
@@ -67,9 +68,9 @@ func resolveViews(specs []string) ([]view.View, error) {
 // take: it would share their file and replace them.
 var builtinViews = []string{ssb.Name, lattice.Name, tasks.Name, tasks.HandledName}
 
-// checkSQLViewName refuses a SQL view named like a built-in view, or like
-// a schema SQLite keeps for itself (sluice query attaches each view file
-// under its view's name).
+// checkSQLViewName refuses a SQL view named like a built-in view, like the
+// Go views' file (app), or like a schema SQLite keeps for itself (sluice
+// query attaches each view file under its view's name); without case.
 func checkSQLViewName(v *sqlview.View) error {
 	for _, b := range builtinViews {
 		if strings.EqualFold(v.Name(), b) {
@@ -77,6 +78,8 @@ func checkSQLViewName(v *sqlview.View) error {
 		}
 	}
 	switch strings.ToLower(v.Name()) {
+	case sluicedb.AppFile:
+		return usagef("%s: the view is named %q, the name of the file Go programs keep their views in (views/%s.db); give it another name in its -- sluice:view line", v.Path(), v.Name(), sluicedb.AppFile)
 	case "main", "temp":
 		return usagef("%s: the view is named %q, a name SQLite keeps for itself (sluice query could not attach it); give it another name in its -- sluice:view line", v.Path(), v.Name())
 	}

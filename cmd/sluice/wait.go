@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -64,6 +65,42 @@ func waitVisible(ctx context.Context, e *env, seq log.Seq, views []string, timeo
 		return nil, err
 	}
 	return db, nil
+}
+
+// checkWaitViews refuses, before anything is written, view names that no
+// view in DIR/views has and the running indexer does not maintain either —
+// as far as that can be known: while no view file exists yet, or a file
+// holds no view yet (an indexer is starting), every name is accepted, and
+// the wait names what is missing.
+func checkWaitViews(ctx context.Context, e *env, names []string) error {
+	if len(names) == 0 {
+		return nil
+	}
+	known := map[string]bool{}
+	if ix := e.runningIndexer(); ix != nil {
+		for _, n := range ix.names() {
+			known[n] = true
+		}
+	}
+	db, err := query.OpenDir(e.viewsDir(), query.Options{})
+	if err != nil {
+		return nil // no views yet: an indexer may create them
+	}
+	defer db.Close()
+	since, err := db.Since(ctx)
+	if err != nil {
+		return nil // a file without views yet
+	}
+	for n := range since {
+		known[n] = true
+	}
+	for _, n := range names {
+		if !known[n] {
+			all := slices.Sorted(maps.Keys(known))
+			return usagef("--wait-view %q: no view of that name in %s (its views: %s); nothing was appended", n, e.viewsDir(), strings.Join(all, ", "))
+		}
+	}
+	return nil
 }
 
 // waitingForViews, if set, is called when waitVisible found no views and

@@ -79,6 +79,7 @@ import (
 	"math"
 	"runtime/cgo"
 	"syscall"
+	"time"
 	"unsafe"
 
 	// The SQLite library this package calls is the one go-sqlite3
@@ -170,6 +171,10 @@ func IsFull(err error) bool {
 	return errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT)
 }
 
+// IsBusy reports whether err says another connection held a lock on the
+// database for longer than the busy timeout (SQLITE_BUSY).
+func IsBusy(err error) bool { return primary(err) == CodeBusy }
+
 func primary(err error) int {
 	var e *Error
 	if errors.As(err, &e) {
@@ -186,6 +191,10 @@ func Complete(sql string) bool {
 	return C.sqlite3_complete(csql) != 0
 }
 
+// BusyTimeout is how long a statement waits for a lock another connection
+// holds before it fails with SQLITE_BUSY (see IsBusy).
+const BusyTimeout = 5 * time.Second
+
 // Conn is an open database connection.
 type Conn struct {
 	db    *C.sqlite3
@@ -199,7 +208,7 @@ type Conn struct {
 }
 
 // Open opens the database at path with the given flags (OpenReadWrite |
-// OpenCreate to create it) and a 5 s busy timeout.
+// OpenCreate to create it) and a busy timeout of BusyTimeout.
 func Open(path string, flags int) (*Conn, error) {
 	cpath := C.CString(path)
 	defer C.free(unsafe.Pointer(cpath))
@@ -213,7 +222,7 @@ func Open(path string, flags int) (*Conn, error) {
 		}
 		return nil, err
 	}
-	C.sqlite3_busy_timeout(db, 5000)
+	C.sqlite3_busy_timeout(db, C.int(BusyTimeout/time.Millisecond))
 	return &Conn{db: db, path: path}, nil
 }
 

@@ -15,7 +15,8 @@ import (
 const Marker = "lattice"
 
 // ErrNotDelta is returned by ParseDelta for a payload that is not a lattice
-// delta (not a JSON object, or without "sluice": "lattice"): other views
+// delta (not a JSON object, or without "sluice": "lattice"; text that is
+// not valid JSON only if it does not hold that member either): other views
 // index it, the lattice view ignores it.
 var ErrNotDelta = errors.New("not a lattice delta")
 
@@ -108,10 +109,20 @@ type Delta struct {
 // ParseDelta parses and validates a log entry's payload. It returns an
 // error matching ErrNotDelta for a payload that is not a lattice delta, and
 // a *FieldError (matching ErrInvalid) for one marked as a delta that is
-// malformed: an unknown member, a missing or empty namespace, a duplicate
-// name, a field name without a known suffix, a value of the wrong type.
+// malformed: not valid JSON (saying at which byte), not UTF-8 or holding
+// an escaped lone surrogate, an unknown member, a missing or empty
+// namespace, a duplicate name, a field name without a known suffix, a
+// value of the wrong type.
 func ParseDelta(payload []byte) (*Delta, error) {
-	if !maybeDelta(payload) || !json.Valid(payload) {
+	if !maybeDelta(payload) {
+		return nil, ErrNotDelta
+	}
+	if !json.Valid(payload) {
+		if markedRE.Match(payload) {
+			// Meant as a delta (a typo in a hand-built one): an error,
+			// not another application's entry.
+			return nil, &FieldError{Err: syntaxError(payload)}
+		}
 		return nil, ErrNotDelta
 	}
 	members, err := objectMembers(payload)
@@ -127,6 +138,9 @@ func ParseDelta(payload []byte) (*Delta, error) {
 	}
 	if !marked {
 		return nil, ErrNotDelta
+	}
+	if err := checkText(payload); err != nil {
+		return nil, &FieldError{Err: err}
 	}
 	d := &Delta{}
 	top := map[string]json.RawMessage{}
@@ -172,7 +186,10 @@ func maybeDelta(p []byte) bool {
 // field.
 func ParseDict(b []byte) (Dict, error) {
 	if !json.Valid(b) {
-		return nil, &FieldError{Err: errors.New("not valid JSON")}
+		return nil, &FieldError{Err: syntaxError(b)}
+	}
+	if err := checkText(b); err != nil {
+		return nil, &FieldError{Err: err}
 	}
 	return parseDict(b, &FieldError{})
 }

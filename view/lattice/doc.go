@@ -14,8 +14,11 @@
 //	 "private": {"7777": {"room1": {"last_seen_counter": 120}}}}
 //
 // Entries without the marker are not deltas: the view ignores them (other
-// views index them). A marked entry that is malformed — an unknown member,
-// no namespace, a name given twice, a field name without a known suffix, a
+// views index them). A marked entry that is malformed — not valid JSON
+// (text holding the member "sluice": "lattice" counts as marked), bytes
+// that are not UTF-8 or \u escapes of lone surrogates (which would read as
+// U+FFFD, merging keys that differ there), an unknown member, no
+// namespace, a name given twice, a field name without a known suffix, a
 // value of the wrong type — is rejected whole: recorded in sluice_rejects
 // with a message naming the namespace, user, key and field, and nothing of
 // it is applied.

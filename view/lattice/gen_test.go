@@ -187,7 +187,7 @@ var notDeltas = []string{
 	`{"sluice": "Lattice", "namespace": "chat.rooms"}`,
 	`["sluice", "lattice"]`,
 	`"lattice"`,
-	`{"sluice": "lattice", "namespace": `,
+	`{"sluice" "lattice", "namespace": "n"`, // not JSON, and no "sluice": "lattice" member in it
 	`{"key": "%x", "value": {"content": {"type": "vote"}}}`,
 }
 
@@ -202,6 +202,20 @@ var badDeltas = []struct{ payload, msg string }{
 	{`{"sluice": "lattice", "shared": {"k1": {"a_counter": 1}}}`, `"namespace" must be a string`},
 	{`{"sluice": "lattice", "namespace": "chat.rooms", "shared": {"k1": {"a_counter": 1}}, "extra": 1}`, `unknown member "extra"`},
 	{`{"sluice": "lattice", "namespace": "chat.rooms", "shared": {"k1": {"a_counter": 1, "a_counter": 2}}}`, `shared key "k1" field "a_counter": field given twice`},
+	// Marked, but not valid JSON (typos in a hand-built delta), or text
+	// encoding/json would read with a loss: errors, not someone else's
+	// entries.
+	{`{"sluice": "lattice", "namespace": `, `not valid JSON: at byte 35`},
+	{`{"sluice":"lattice","namespace":"n","shared":{"k":{"c_counter":1,}}}`, `not valid JSON: at byte 66: invalid character '}'`},
+	{`{"sluice":"lattice","namespace":"n","shared":{"k":{"c_counter":01}}}`, `not valid JSON`},
+	{`{"sluice":"lattice","namespace":"n","shared":{"k":{"c_counter":1}}}}`, `not valid JSON: at byte 68: invalid character '}' after top-level value`},
+	{`{"shared":{"k":{"c_counter":1,}},"namespace":"n", "sluice" : "lattice"}`, `not valid JSON`},
+	{`{"sluice":"lattice"} {"x":1}`, `not valid JSON: at byte 22: invalid character '{' after top-level value`},
+	{"{\"sluice\":\"lattice\",\"namespace\":\"n\",\"shared\":{\"k\xff\":{\"s_set\":[\"a\"]}}}", `not UTF-8 at byte 48 (0xff)`},
+	{"{\"sluice\":\"lattice\",\"namespace\":\"n\",\"shared\":{\"k\":{\"s_set\":[\"\xfe\"]}}}", `not UTF-8 at byte 61 (0xfe)`},
+	{`{"sluice":"lattice","namespace":"n","shared":{"k\ud800":{"s_set":["a"]}}}`, `a lone surrogate \ud800 at byte 48`},
+	{`{"sluice":"lattice","namespace":"n","shared":{"k\udc00x":{"s_set":["a"]}}}`, `a lone surrogate \udc00 at byte 48`},
+	{`{"sluice":"lattice","namespace":"n","shared":{"k\ud800\u0041":{"s_set":["a"]}}}`, `a lone surrogate \ud800 at byte 48`},
 }
 
 // row is one expected row of a table or VIEW, as "col|col|...".
