@@ -108,7 +108,7 @@ func runTaskAdd(ctx context.Context, e *env, o *taskAddOptions) error {
 		return fmt.Errorf("task id %q is taken: task of queue %q at seq %d, %s; give another --id", o.id, row.Queue, row.Seq, row.State)
 	}
 	rec := log.Record{Origin: log.Local, Scope: o.scope, Payload: tasks.Entry{Kind: tasks.KindTask, ID: o.id, Queue: o.queue, Type: o.kind, Payload: []byte(o.payload)}.Marshal()}
-	seqs, err := appendRecords(ctx, e, log.SyncAlways, []log.Record{rec})
+	seqs, err := appendRecords(ctx, e, log.SyncAlways, [][]log.Record{{rec}})
 	if err != nil {
 		return err
 	}
