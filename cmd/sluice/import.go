@@ -83,6 +83,10 @@ new source, a second copy.`,
 
 // runImport checks src to its end, then appends its records to the log,
 // resuming an import of the same source that stopped part-way.
+// importKillAfterAppendEnv, for crash tests, makes sluice import kill itself
+// (SIGKILL) right after its Nth append of this run.
+const importKillAfterAppendEnv = "SLUICE_TEST_IMPORT_KILL_AFTER_APPEND"
+
 func runImport(ctx context.Context, e *env, src importSource, batch int, again bool) error {
 	start := time.Now()
 	bar := newProgress(e, -1, "checking", false)
@@ -138,6 +142,10 @@ func runImport(ctx context.Context, e *env, src importSource, batch int, again b
 		}
 		defer verify.Close()
 	}
+	killed, err := killAfter(importKillAfterAppendEnv)
+	if err != nil {
+		return err
+	}
 	bar = newProgress(e, n, "importing", false)
 	var i, appended, payload int64
 	var recs []log.Record
@@ -148,6 +156,9 @@ func runImport(ctx context.Context, e *env, src importSource, batch int, again b
 		}
 		if _, err := l.Append(ctx, recs...); err != nil {
 			return err
+		}
+		if killed != nil {
+			killed()
 		}
 		appended += int64(len(recs))
 		recs, recBytes = recs[:0], 0

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -275,37 +276,43 @@ func TestImportKilled(t *testing.T) {
 			rng := rand.New(rand.NewPCG(8, 8))
 			mid, kills, finished := 0, 0, false
 			for round := 0; round < 16 && !finished; round++ {
-				cmd := importChild(t, dir, c.arg, c.stdin, 50+rng.IntN(200))
+				// Two kills in three come from the import itself, right
+				// after its first or second append of the run (a real
+				// SIGKILL at a point a busy machine cannot make us miss);
+				// the others at a random time, often during the check.
+				aimed := round%3 != 0
+				var env []string
+				if aimed {
+					env = []string{fmt.Sprintf("%s=%d", importKillAfterAppendEnv, 1+rng.IntN(2))}
+				}
+				cmd := importChild(t, dir, c.arg, c.stdin, 50+rng.IntN(200), env...)
 				exited := make(chan error, 1)
 				go func() { exited <- cmd.Wait() }()
-				// A third of the kills at a random time (often during the
-				// check), the rest once the log has grown (during the
-				// appends): on a busy machine a random time rarely lands
-				// in the appends, and each of these kills moves the
-				// import on by a batch or two only.
-				if round%3 != 0 {
-					waitGrowth(t, dir, logLast(t, dir), exited)
-				}
-				select {
-				case err := <-exited:
-					if err != nil {
-						t.Fatalf("sluice import exited: %v", err)
+				var err error
+				if aimed {
+					err = <-exited
+				} else {
+					select {
+					case err = <-exited:
+					case <-time.After(time.Duration(rng.IntN(40)) * time.Millisecond):
+						cmd.Process.Signal(syscall.SIGKILL)
+						err = <-exited
 					}
-					finished = true // before the kill
-					continue
-				case <-time.After(time.Duration(rng.IntN(40)) * time.Millisecond):
 				}
-				cmd.Process.Signal(syscall.SIGKILL)
-				<-exited
-				kills++
+				var ee *exec.ExitError
+				if errors.As(err, &ee) && ee.Sys().(syscall.WaitStatus).Signal() == syscall.SIGKILL {
+					kills++
+				} else if err != nil {
+					t.Fatalf("sluice import exited: %v", err)
+				}
 				n := int(logLast(t, dir)) - len(base)
-				if n > 0 && n < len(payloads) {
+				if err != nil && n > 0 && n < len(payloads) {
 					mid++
 				}
-				// Killed after it removed its state: it had finished (and
-				// another run would import the source again).
-				_, err := os.Stat(filepath.Join(dir, importStateFile))
-				finished = os.IsNotExist(err) && n == len(payloads)
+				// Finished, or killed after it removed its state (then
+				// another run would find the import done).
+				_, serr := os.Stat(filepath.Join(dir, importStateFile))
+				finished = os.IsNotExist(serr) && n == len(payloads)
 			}
 			if !finished {
 				if r := sluice(t, dir, readFile(t, c.stdin), "import", c.arg); r.code != 0 {
@@ -322,11 +329,11 @@ func TestImportKilled(t *testing.T) {
 }
 
 // importChild starts sluice import SRC as a child process, with standard
-// input from the file stdin if not empty.
-func importChild(t *testing.T, dir, src, stdin string, batch int) *exec.Cmd {
+// input from the file stdin if not empty and env added to its environment.
+func importChild(t *testing.T, dir, src, stdin string, batch int, env ...string) *exec.Cmd {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "--dir", dir, "import", "--batch", fmt.Sprint(batch), src)
-	cmd.Env = append(os.Environ(), "SLUICE_TEST_MAIN=1")
+	cmd.Env = append(append(os.Environ(), "SLUICE_TEST_MAIN=1"), env...)
 	if stdin != "" {
 		f, err := os.Open(stdin)
 		if err != nil {
@@ -339,25 +346,6 @@ func importChild(t *testing.T, dir, src, stdin string, batch int) *exec.Cmd {
 		t.Fatal(err)
 	}
 	return cmd
-}
-
-// waitGrowth waits (bounded) until the log in dir ends after seq last, or
-// the child exits (then its exit is put back on exited).
-func waitGrowth(t *testing.T, dir string, last log.Seq, exited chan error) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for logLast(t, dir) <= last {
-		select {
-		case err := <-exited:
-			exited <- err
-			return
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the import appended nothing in 30 s")
-		}
-		time.Sleep(time.Millisecond) // polling the log, which another process writes
-	}
 }
 
 func readFile(t *testing.T, path string) string {

@@ -4,9 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"strconv"
-	"sync/atomic"
-	"syscall"
 
 	"github.com/sluicedb/sluice/replicate"
 	"github.com/sluicedb/sluice/view/tasks"
@@ -27,19 +24,11 @@ const failKindEnv = "SLUICE_TEST_TASKS_FAIL_KIND"
 // accept handler.
 func newTaskServer(n *node, tokens *replicate.TokenStore, loopback bool) (*replicate.TaskServer, error) {
 	opts := replicate.TaskServerOptions{Tokens: tokens, OpenWhenEmpty: loopback, Handler: replicate.Accept, Indexer: n.ix, Logger: n.logger}
-	if v := os.Getenv(killAfterAppendEnv); v != "" {
-		k, err := strconv.Atoi(v)
-		if err != nil || k < 1 {
-			return nil, fmt.Errorf("%s=%q: want a positive count", killAfterAppendEnv, v)
-		}
-		var appends atomic.Int64
-		opts.AfterAppend = func() {
-			if appends.Add(1) == int64(k) {
-				syscall.Kill(os.Getpid(), syscall.SIGKILL)
-				select {} // the signal is on its way
-			}
-		}
+	kill, err := killAfter(killAfterAppendEnv)
+	if err != nil {
+		return nil, err
 	}
+	opts.AfterAppend = kill
 	if kind := os.Getenv(failKindEnv); kind != "" {
 		opts.Handler = replicate.HandlerFunc(func(ctx context.Context, t replicate.Task) (replicate.TaskResult, error) {
 			if t.Kind == kind {
