@@ -296,6 +296,32 @@ func (s *Sender) poke() {
 // It returns nil when ctx ends, or the error that stopped it (the log
 // could not be read or written).
 func (s *Sender) Run(ctx context.Context) error {
+	return s.run(ctx, false)
+}
+
+// SendPending sends the tasks the log holds now, as Run does (each queue
+// in order, batches, backoff), and returns once every queue is drained or
+// waits for a backoff: a queue whose request failed (or that was backed
+// off already when it started) is not waited for; a later Run or
+// SendPending sends it again. It returns how many tasks are still not
+// answered, and nil unless the log could not be read or written. Tasks
+// appended while it runs are not waited for. It must not run at the same
+// time as Run.
+func (s *Sender) SendPending(ctx context.Context) (left int, err error) {
+	s.mu.Lock()
+	err = s.catchUp()
+	s.mu.Unlock()
+	if err == nil {
+		err = s.run(ctx, true)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.byID), err
+}
+
+// run is Run; with once, it neither follows the log nor waits for a
+// backoff, and returns when no request is in flight and no queue is due.
+func (s *Sender) run(ctx context.Context, once bool) error {
 	if s.opts.Server.URL == "" {
 		return errors.New("replicate: the sender has no server to send tasks to")
 	}
@@ -304,15 +330,26 @@ func (s *Sender) Run(ctx context.Context) error {
 	errc := make(chan error, 1)
 	var wg sync.WaitGroup
 	defer wg.Wait()
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		errc <- s.follow(ctx)
-	}()
+	if !once {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errc <- s.follow(ctx)
+		}()
+	}
 	for {
+		// Without a request in flight before dispatch, nothing changes
+		// the queues meanwhile: none due then means done.
+		idle := once && !s.busy()
 		wait, err := s.dispatch(ctx, &wg)
 		if err != nil {
 			return err
+		}
+		if once {
+			if idle && wait > 0 {
+				return nil
+			}
+			wait = idleWait // a request that ends pokes
 		}
 		t := time.NewTimer(wait)
 		select {
@@ -421,6 +458,18 @@ func (s *Sender) dispatch(ctx context.Context, wg *sync.WaitGroup) (time.Duratio
 		}()
 	}
 	return 0, nil
+}
+
+// busy reports whether a request is in flight.
+func (s *Sender) busy() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, q := range s.queues {
+		if q.busy {
+			return true
+		}
+	}
+	return false
 }
 
 // release ends a batch's flight. mu must be held.

@@ -375,13 +375,7 @@ func TestTaskServerTokens(t *testing.T) {
 // goes on; RetryNow clears the report.
 func TestTaskStuckQueue(t *testing.T) {
 	var calls atomic.Int64
-	h := HandlerFunc(func(ctx context.Context, tk Task) (TaskResult, error) {
-		if tk.Queue == "bad" {
-			calls.Add(1)
-			return TaskResult{}, errors.New("always busy")
-		}
-		return Accept.HandleTask(ctx, tk)
-	})
+	h := failQueue("bad", &calls)
 	stuck := make(chan StuckQueue, 1)
 	r := newTaskRig(t, h, SenderOptions{StuckAttempts: 3, OnStuck: func(q StuckQueue) { stuck <- q }})
 	addTask(t, r.device, "b1", "bad", "k", `{}`)
@@ -421,6 +415,18 @@ func TestTaskStuckQueue(t *testing.T) {
 	if _, ok := answersFor(t, entries(t, r.server), r.device.Node())["b1"]; ok {
 		t.Fatal("the server answered a task its handler refused")
 	}
+}
+
+// failQueue is a handler that fails every task of queue retryably
+// ("always busy"), counting them in calls, and accepts the others.
+func failQueue(queue string, calls *atomic.Int64) Handler {
+	return HandlerFunc(func(ctx context.Context, tk Task) (TaskResult, error) {
+		if tk.Queue == queue {
+			calls.Add(1)
+			return TaskResult{}, errors.New("always busy")
+		}
+		return Accept.HandleTask(ctx, tk)
+	})
 }
 
 // TestTaskCancel: a task in flight cannot be cancelled; one not yet sent

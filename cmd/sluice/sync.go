@@ -38,10 +38,12 @@ the log holds already (its own, or ones that came through another node) are
 skipped: each entry is appended once, also after a crash or a kill at any
 moment, and a pull resumes where it stopped.
 
-Without --follow, sync pulls until it has what each peer held when it
-started, brings the views up to date and exits; pulling and indexing
-overlap. With --follow it keeps pulling new entries as the peers append
-them (Ctrl-C to stop); meanwhile sluice append in another process hands its
+Without --follow, sync first sends this device's pending tasks (unless
+--no-tasks), each queue in order until it is drained or a request of it
+fails (that queue backs off: the next sync sends it again); then it pulls
+until it has what each peer held then, answers included, brings the views
+up to date and exits; pulling and indexing overlap. With --follow it keeps pulling new entries as the peers append
+them and sending tasks as they are added (Ctrl-C to stop); meanwhile sluice append in another process hands its
 entries to it through the local socket.
 
 The peers (URL and token) are remembered in DIR/replicate/peers.json (mode
@@ -108,13 +110,13 @@ func runSync(ctx context.Context, e *env, o *syncOptions) error {
 	if len(peers) == 0 {
 		return usagef("no peers to pull from: give --from URL (it is remembered in %s)", e.peersPath())
 	}
+	sender, err := o.tasks.sender(n, peers)
+	if err != nil {
+		return err
+	}
 	if o.follow {
-		var sender *replicate.Sender
-		if sender, err = o.tasks.sender(n, peers); err != nil {
-			return err
-		}
 		err = syncFollow(ctx, e, n, peers, sender)
-	} else {
+	} else if err = sendPending(ctx, e, sender); err == nil {
 		err = syncOnce(ctx, e, n, peers)
 	}
 	if errors.Is(err, replicate.ErrNodeMismatch) {

@@ -361,3 +361,42 @@ func TestTasksStuckQueue(t *testing.T) {
 	}
 	_ = time.Second
 }
+
+// TestTasksSyncOnce: sluice sync without --follow sends the pending tasks
+// (each queue in order), pulls their answers and exits; a queue the server
+// fails is sent once, reported, and left pending for the next sync.
+func TestTasksSyncOnce(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs processes")
+	}
+	srv, dev := t.TempDir(), t.TempDir()
+	t.Setenv(failKindEnv, "bad")
+	s, url := serveNode(t, srv, "")
+	want := writeTasks(t, dev, 12, 3, 0)
+	ok(t, dev, "", "task", "add", "--id", "b1", "--queue", "broken", "--kind", "bad", "--scope", "user:1")
+	r := sluice(t, dev, "", "sync", "--from", url, "--view", "tasks")
+	if r.code != 0 || !strings.Contains(r.err, "tasks: 1 not answered yet") {
+		t.Fatalf("sync: exit %d\n%s", r.code, r.err)
+	}
+	s.stop(t)
+	got := serverAnswers(t, srv)
+	for q, ids := range want {
+		if !slices.Equal(got[q], ids) {
+			t.Fatalf("queue %s: the server answered %v, want %v", q, got[q], ids)
+		}
+	}
+	if len(got["broken"]) != 0 {
+		t.Fatalf("queue broken applied %v", got["broken"])
+	}
+	// The answers came back in the same sync: the device's log holds them.
+	_, es := readLog(t, dev)
+	answered := 0
+	for _, e := range es {
+		if a, ok := decodeTaskEntry(t, e); ok && a.Kind == "task.answer" && e.Origin == log.Remote {
+			answered++
+		}
+	}
+	if answered != 12 {
+		t.Fatalf("the device pulled %d answers, want 12", answered)
+	}
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"time"
@@ -21,7 +22,7 @@ type taskSendFlags struct {
 }
 
 func (f *taskSendFlags) add(fs *pflag.FlagSet) {
-	fs.StringVar(&f.to, "tasks-to", "", "with --follow, send this device's tasks to this server (default the first peer, with its token)")
+	fs.StringVar(&f.to, "tasks-to", "", "send this device's tasks to this server (default the first peer, with its token)")
 	fs.BoolVar(&f.off, "no-tasks", false, "do not send tasks")
 	fs.IntVar(&f.batch, "task-batch", replicate.MaxTasksPerRequest, "tasks of one queue per request (1 to 5)")
 	fs.IntVar(&f.stuckAttempts, "task-stuck-attempts", 8, "report a queue stuck once its head has been sent this many times without an answer")
@@ -57,3 +58,19 @@ func (f *taskSendFlags) sender(n *node, peers []replicate.Peer) (*replicate.Send
 
 // syncViews are the built-in views sluice sync keeps besides --view.
 var syncViews = []string{tasks.Name}
+
+// sendPending is one-shot sync's sending of the tasks pending now (see
+// Sender.SendPending); nothing with --no-tasks (sender nil).
+func sendPending(ctx context.Context, e *env, s *replicate.Sender) error {
+	if s == nil {
+		return nil
+	}
+	left, err := s.SendPending(ctx)
+	if err != nil {
+		return err
+	}
+	if left > 0 {
+		e.notef("tasks: %d not answered yet (a queue failed and backs off, or the server is unreachable): the next sync sends them again; sluice tasks shows them", left)
+	}
+	return nil
+}

@@ -1,7 +1,9 @@
 package ssb
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"hash/fnv"
 	"strings"
@@ -124,12 +126,35 @@ func (View) Indexes() []string {
 func (View) AcceptsLocalAhead() bool { return true }
 
 // Decode implements view.Decoder: it parses the payload into a *Message.
+// sluice's own entries (a JSON object with a top-level "sluice" member:
+// tasks, their bookkeeping and answers) are not SSB messages and not
+// errors either: Decode returns nil for them, and Apply skips them, so they
+// are not recorded as rejects.
 func (View) Decode(e log.Entry) (any, error) {
 	m := new(Message)
 	if err := Decode(e.Payload, m); err != nil {
+		if isSluiceEntry(e.Payload) {
+			return nil, nil
+		}
 		return nil, err
 	}
 	return m, nil
+}
+
+var sluiceMember = []byte(`"sluice"`)
+
+// isSluiceEntry reports whether payload is a JSON object with a top-level
+// "sluice" member. Decode asks only of payloads that are not messages.
+func isSluiceEntry(payload []byte) bool {
+	if !bytes.Contains(payload, sluiceMember) {
+		return false
+	}
+	var top map[string]json.RawMessage
+	if json.Unmarshal(payload, &top) != nil {
+		return false
+	}
+	_, ok := top["sluice"]
+	return ok
 }
 
 // AuthorID returns the id of feed in the authors table, unless two feeds
@@ -217,7 +242,10 @@ type writer struct {
 func (w *writer) Apply(ctx context.Context, tx *view.Tx, items []view.Item) error {
 	deferred := tx.IndexesDone() == 0
 	for _, it := range items {
-		m := it.Value.(*Message)
+		m, isMsg := it.Value.(*Message)
+		if !isMsg {
+			continue // one of sluice's own entries
+		}
 		author, err := w.authorID(m.Author)
 		if err != nil {
 			return err
