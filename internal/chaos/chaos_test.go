@@ -1,0 +1,108 @@
+package chaos
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+)
+
+// sluiceBin is the sluice binary TestMain builds for the runs.
+var sluiceBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "chaos-bin")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	sluiceBin = filepath.Join(dir, "sluice")
+	args := []string{"build", "-o", sluiceBin}
+	if os.Getenv("CHAOS_RACE") != "" {
+		args = append(args, "-race")
+	}
+	cmd := exec.Command("go", append(args, "github.com/sluicedb/sluice/cmd/sluice")...)
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build sluice:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// envDuration reads a duration from the environment: "90s", "3m", or a
+// number of seconds.
+func envDuration(t *testing.T, name string, def time.Duration) time.Duration {
+	t.Helper()
+	v := os.Getenv(name)
+	if v == "" {
+		return def
+	}
+	if n, err := strconv.Atoi(v); err == nil {
+		return time.Duration(n) * time.Second
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		t.Fatalf("%s=%q: %v", name, v, err)
+	}
+	return d
+}
+
+// TestChaos is one run of the suite: a server and CHAOS_DEVICES devices
+// (default 4) under CHAOS_TIME (default 25 s) of faults drawn from
+// CHAOS_SEED (default random, printed), then the checker. With
+// CHAOS_REPORT=FILE it appends the run's row of bench/results/chaos.md
+// there; with CHAOS_KEEP=DIR the nodes are kept there.
+func TestChaos(t *testing.T) {
+	seed := rand.Uint64() % 1_000_000
+	if v := os.Getenv("CHAOS_SEED"); v != "" {
+		var err error
+		if seed, err = strconv.ParseUint(v, 10, 64); err != nil {
+			t.Fatalf("CHAOS_SEED=%q: %v", v, err)
+		}
+	}
+	devices := 4
+	if v := os.Getenv("CHAOS_DEVICES"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			t.Fatalf("CHAOS_DEVICES=%q: want a number ≥ 1", v)
+		}
+		devices = n
+	}
+	dir := t.TempDir()
+	if keep := os.Getenv("CHAOS_KEEP"); keep != "" {
+		dir = filepath.Join(keep, fmt.Sprintf("seed-%d", seed))
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := Config{Bin: sluiceBin, Dir: dir, Seed: seed, Devices: devices, Duration: envDuration(t, "CHAOS_TIME", 25*time.Second)}
+	if testing.Verbose() {
+		cfg.Logf = func(f string, a ...any) { t.Logf(f, a...) }
+	}
+	t.Logf("seed %d (replay: CHAOS_SEED=%d)\n%s", seed, seed, NewSchedule(seed, devices, cfg.Duration, DefaultRates))
+	ctx, cancel := context.WithTimeout(context.Background(), cfg.Duration+10*time.Minute)
+	defer cancel()
+	res, err := Run(ctx, cfg)
+	if err != nil {
+		t.Fatalf("seed %d: the run could not be made: %v\n%s", seed, err, res.Report())
+	}
+	t.Logf("seed %d: %d server entries, %d device entries (%d appends not acknowledged), faults %s, upstream down %d, converged p50 %v max %v",
+		seed, res.ServerEntries, res.DeviceEntries, res.Unacked, FormatCounts(res.Faults), res.UpstreamDown,
+		Percentile(res.Converge, 50).Round(time.Millisecond), Percentile(res.Converge, 100).Round(time.Millisecond))
+	if path := os.Getenv("CHAOS_REPORT"); path != "" {
+		if err := appendRow(path, res); err != nil {
+			t.Error(err)
+		}
+	}
+	if len(res.Violations) > 0 {
+		t.Fatal(res.Report())
+	}
+}
