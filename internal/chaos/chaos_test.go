@@ -8,33 +8,51 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 )
 
-// sluiceBin is the sluice binary TestMain builds for the runs.
-var sluiceBin string
+// binDir holds the sluice binary the runs use, built once (by the first
+// test that needs it).
+var (
+	binDir   string
+	binOnce  sync.Once
+	binBuilt string
+	binErr   error
+)
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "chaos-bin")
-	if err != nil {
+	var err error
+	if binDir, err = os.MkdirTemp("", "chaos-bin"); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	sluiceBin = filepath.Join(dir, "sluice")
-	args := []string{"build", "-o", sluiceBin}
-	if os.Getenv("CHAOS_RACE") != "" {
-		args = append(args, "-race")
-	}
-	cmd := exec.Command("go", append(args, "github.com/sluicedb/sluice/cmd/sluice")...)
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := cmd.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "build sluice:", err)
-		os.Exit(1)
-	}
 	code := m.Run()
-	os.RemoveAll(dir)
+	os.RemoveAll(binDir)
 	os.Exit(code)
+}
+
+// sluiceBin builds the sluice binary (with -race if CHAOS_RACE is set)
+// and returns its path.
+func sluiceBin(t *testing.T) string {
+	t.Helper()
+	binOnce.Do(func() {
+		path := filepath.Join(binDir, "sluice")
+		args := []string{"build", "-o", path}
+		if os.Getenv("CHAOS_RACE") != "" {
+			args = append(args, "-race")
+		}
+		out, err := exec.Command("go", append(args, "github.com/sluicedb/sluice/cmd/sluice")...).CombinedOutput()
+		if err != nil {
+			binErr = fmt.Errorf("build sluice: %v\n%s", err, out)
+		}
+		binBuilt = path
+	})
+	if binErr != nil {
+		t.Fatal(binErr)
+	}
+	return binBuilt
 }
 
 // envDuration reads a duration from the environment: "90s", "3m", or a
@@ -83,7 +101,7 @@ func TestChaos(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	cfg := Config{Bin: sluiceBin, Dir: dir, Seed: seed, Devices: devices, Duration: envDuration(t, "CHAOS_TIME", 25*time.Second)}
+	cfg := Config{Bin: sluiceBin(t), Dir: dir, Seed: seed, Devices: devices, Duration: envDuration(t, "CHAOS_TIME", 25*time.Second)}
 	if testing.Verbose() {
 		cfg.Logf = func(f string, a ...any) { t.Logf(f, a...) }
 	}
