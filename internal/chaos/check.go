@@ -16,6 +16,7 @@ type History struct {
 	Server  NodeHistory
 	Devices []NodeHistory
 	Acks    []Ack
+	Cancels []Cancel
 	Tears   []TornTail
 	Exits   []Exit
 }
@@ -29,6 +30,11 @@ type NodeHistory struct {
 	Scopes  []string
 	Entries []log.Entry // the log, in seq order
 	Rows    []Row       // the chaos view, by seq
+	// With the task workload: the device's tasks view, the server's
+	// handled_tasks, and the chaos task view's rows.
+	Tasks   []TaskRow
+	Handled []TaskRow
+	Items   []ItemRow
 }
 
 // Row is a row of the chaos view (chaos.sql): one entry of the workload.
@@ -94,11 +100,11 @@ var Rules = []Rule{
 	{"views", "every node's view rows are its log's workload entries, one row each", checkViews},
 }
 
-// Check checks every rule against h and returns the violations, those of
+// Check checks every rule (Rules, then TaskRules) against h and returns the violations, those of
 // the first rule broken first.
 func Check(h *History) []Violation {
 	var vs []Violation
-	for _, r := range Rules {
+	for _, r := range append(Rules[:len(Rules):len(Rules)], TaskRules...) {
 		vs = append(vs, r.check(h)...)
 	}
 	return vs

@@ -86,11 +86,7 @@ func TestCheckRules(t *testing.T) {
 	// setRows makes the view of n follow its (changed) log, so that only
 	// the rule under test breaks.
 	setRows := func(n *NodeHistory) { n.Rows = rowsOf(n.Entries) }
-	cases := []struct {
-		rule   string
-		detail string // a part of the violation's text
-		breakH func(h *History)
-	}{
+	cases := []ruleCase{
 		{"exits", "exited", func(h *History) {
 			h.Exits = append(h.Exits, Exit{Node: "dev0", Err: "exit status 1", Stderr: "sluice: boom"})
 		}},
@@ -180,9 +176,23 @@ func TestCheckRules(t *testing.T) {
 			d.Rows[1].N = 2
 		}},
 	}
+	runRuleCases(t, goodHistory, cases)
+}
+
+// ruleCase is a history that breaks a rule: base's, changed by breakH.
+type ruleCase struct {
+	rule   string
+	detail string // a part of the violation's text
+	breakH func(h *History)
+}
+
+// runRuleCases checks that each case's history is reported, first, as
+// breaking its rule.
+func runRuleCases(t *testing.T, base func() *History, cases []ruleCase) {
+	t.Helper()
 	for _, c := range cases {
 		t.Run(c.rule, func(t *testing.T) {
-			h := goodHistory()
+			h := base()
 			c.breakH(h)
 			vs := Check(h)
 			if len(vs) == 0 {
