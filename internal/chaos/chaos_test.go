@@ -101,7 +101,8 @@ func TestChaos(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	cfg := Config{Bin: sluiceBin(t), Dir: dir, Seed: seed, Devices: devices, Duration: envDuration(t, "CHAOS_TIME", 20*time.Second)}
+	cfg := Config{Bin: sluiceBin(t), Dir: dir, Seed: seed, Devices: devices, Duration: envDuration(t, "CHAOS_TIME", 20*time.Second),
+		Tasks: os.Getenv("CHAOS_TASKS") != ""}
 	if testing.Verbose() {
 		cfg.Logf = func(f string, a ...any) { t.Logf(f, a...) }
 	}
@@ -112,8 +113,8 @@ func TestChaos(t *testing.T) {
 	if err != nil {
 		t.Fatalf("seed %d: the run could not be made: %v\n%s", seed, err, res.Report())
 	}
-	t.Logf("seed %d: %d server entries, %d device entries (%d appends not acknowledged), faults %s, upstream down %d, converged p50 %v max %v",
-		seed, res.ServerEntries, res.DeviceEntries, res.Unacked, FormatCounts(res.Faults), res.UpstreamDown,
+	t.Logf("seed %d: %d server entries, %d device entries (%d appends not acknowledged), %d tasks (%d adds failed, %d cancelled), faults %s, upstream down %d, converged p50 %v max %v",
+		seed, res.ServerEntries, res.DeviceEntries, res.Unacked, res.Tasks, res.TasksUnacked, res.Cancels, FormatCounts(res.Faults), res.UpstreamDown,
 		Percentile(res.Converge, 50).Round(time.Millisecond), Percentile(res.Converge, 100).Round(time.Millisecond))
 	if path := os.Getenv("CHAOS_REPORT"); path != "" {
 		if err := appendRow(path, res); err != nil {

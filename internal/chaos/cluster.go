@@ -27,6 +27,11 @@ type Config struct {
 	// (default 2 min): a device still behind then breaks "converged".
 	Settle time.Duration
 	Rates  *Rates // default DefaultRates
+	// Tasks adds the task workload: devices add tasks (sluice task add)
+	// and cancel some; the server accepts most, rejects some for good
+	// (a check of chaostasks.sql) and fails chaos.flaky tasks retryably
+	// during some of its runs.
+	Tasks bool
 	// Logf, if set, gets each event as it happens.
 	Logf func(format string, args ...any)
 }
@@ -40,6 +45,9 @@ type Result struct {
 	// acknowledged on the server and on the devices; Unacked the appends
 	// that failed (a process killed under them, a log locked).
 	ServerEntries, DeviceEntries, Unacked int
+	// Tasks counts the tasks added (acknowledged), TasksUnacked the adds
+	// that failed, Cancels the cancels acknowledged.
+	Tasks, TasksUnacked, Cancels int
 	// Faults counts the faults injected, by kind: the proxy's, and
 	// kill_server, kill_device, torn_tail.
 	Faults map[string]int64
@@ -71,10 +79,13 @@ type cluster struct {
 
 	mu      sync.Mutex
 	acks    []Ack
+	cancels []Cancel
 	tears   []TornTail
 	unacked int
-	events  []string
-	faults  map[string]int64
+
+	tasksAcked, tasksUnacked int
+	events                   []string
+	faults                   map[string]int64
 }
 
 func (c *cluster) logf(format string, args ...any) {
@@ -128,6 +139,10 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	go func() { defer wg.Done(); c.serverWork(wctx) }()
 	for i := range c.devices {
 		go func() { defer wg.Done(); c.deviceWork(wctx, i) }()
+		if cfg.Tasks {
+			wg.Add(1)
+			go func() { defer wg.Done(); c.taskWork(wctx, i) }()
+		}
 	}
 	err := c.timeline(ctx)
 	if err == nil {
@@ -142,6 +157,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	// The faults stop: every request passes, every device is healed, every
 	// process runs.
 	c.sched.Stop()
+	c.server.env = nil // chaos.flaky tasks go through from now on
 	for _, d := range c.devices {
 		c.proxy.Heal(d.name)
 	}
@@ -181,6 +197,7 @@ func (c *cluster) result(res *Result) *Result {
 		}
 	}
 	res.Unacked = c.unacked
+	res.Tasks, res.TasksUnacked, res.Cancels = c.tasksAcked, c.tasksUnacked, len(c.cancels)
 	res.Faults = map[string]int64{}
 	if c.proxy != nil {
 		res.Faults = c.proxy.Counts()
@@ -203,8 +220,17 @@ func (c *cluster) setup(ctx context.Context) error {
 	if err := os.WriteFile(view, []byte(viewSQL), 0o644); err != nil {
 		return err
 	}
+	views := []string{"--view", view}
+	if cfg.Tasks {
+		tv := filepath.Join(cfg.Dir, "chaostasks.sql")
+		if err := os.WriteFile(tv, []byte(taskViewSQL), 0o644); err != nil {
+			return err
+		}
+		views = append(views, "--view", tv)
+	}
 	c.server = &node{name: "server", dir: filepath.Join(cfg.Dir, "server"), bin: cfg.Bin, ready: "serving ",
-		args: []string{"serve", "--listen", "127.0.0.1:0", "--heartbeat", "200ms", "--view", view}}
+		args: append([]string{"serve", "--listen", "127.0.0.1:0", "--heartbeat", "200ms"}, views...)}
+	c.flaky(rand.New(rand.NewPCG(cfg.Seed, 8)))
 	tokens := make([]string, cfg.Devices)
 	for i := range tokens {
 		c.users = append(c.users, i%cfg.Users+1)
@@ -234,7 +260,7 @@ func (c *cluster) setup(ctx context.Context) error {
 			return err
 		}
 		d := &node{name: name, dir: filepath.Join(cfg.Dir, name), bin: cfg.Bin, ready: "following",
-			args: []string{"sync", "--from", purl, "--token", tokens[i], "--follow", "--durability", "none", "--view", view}}
+			args: append([]string{"sync", "--from", purl, "--token", tokens[i], "--follow", "--durability", "none"}, views...)}
 		c.devices = append(c.devices, d)
 		if _, err := d.start(ctx); err != nil {
 			return err
@@ -321,6 +347,7 @@ func (c *cluster) apply(ctx context.Context, e Event, rng *rand.Rand) error {
 		return nil
 	case KillServer:
 		c.count("kill_server")
+		c.flaky(rng)
 		return c.killRestart(ctx, c.server, e, rng, false)
 	default:
 		c.count("kill_device")
@@ -428,7 +455,8 @@ func (c *cluster) deviceWork(ctx context.Context, i int) {
 }
 
 // converge waits (up to cfg.Settle) until every device holds every server
-// entry it may read, and returns how long after since each one did.
+// entry it may read and the server has answered every task it sent (but
+// those it cancelled), and returns how long after since each one did.
 func (c *cluster) converge(ctx context.Context, since time.Time) ([]time.Duration, error) {
 	done := make([]time.Duration, len(c.devices))
 	left := len(c.devices)
@@ -443,11 +471,12 @@ func (c *cluster) converge(ctx context.Context, since time.Time) ([]time.Duratio
 			if done[i] > 0 {
 				continue
 			}
-			_, es, err := loadLog(d.dir)
+			dnode, es, err := loadLog(d.dir)
 			if err != nil {
 				return nil, fmt.Errorf("converge: %s: %w", d.name, err)
 			}
-			if len(missing(h, &NodeHistory{Entries: es, Scopes: []string{c.scope(i)}})) == 0 {
+			dn := &NodeHistory{Node: dnode, Entries: es, Scopes: []string{c.scope(i)}}
+			if len(missing(h, dn)) == 0 && unanswered(h, dn) == 0 {
 				done[i] = time.Since(since)
 				left--
 				c.logf("%s converged after %v", d.name, done[i].Round(time.Millisecond))
@@ -497,6 +526,7 @@ func (c *cluster) history() (*History, error) {
 	}
 	c.mu.Lock()
 	h.Acks = append(h.Acks, c.acks...)
+	h.Cancels = append(h.Cancels, c.cancels...)
 	h.Tears = append(h.Tears, c.tears...)
 	c.mu.Unlock()
 	for _, n := range c.nodes() {

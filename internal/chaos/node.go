@@ -16,6 +16,7 @@ type node struct {
 	bin   string
 	ready string   // the stderr line that says the process is up
 	args  []string // its command line after --dir
+	env   []string // added to its environment (set before start)
 
 	// excl is held (write) while the harness tears the log: the workload
 	// holds it (read) around each sluice append, which may open the log
@@ -39,7 +40,7 @@ func (n *node) start(ctx context.Context) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
 	for {
-		p, line, err := startProc(ctx, n.bin, n.dir, n.ready, n.args...)
+		p, line, err := startProc(ctx, n.bin, n.dir, n.env, n.ready, n.args...)
 		if err == nil {
 			n.p, n.killed = p, false
 			n.started++

@@ -28,12 +28,13 @@ type proc struct {
 
 const tailLines = 40
 
-// startProc starts bin --dir dir args... and returns once a line of its
+// startProc starts bin --dir dir args... (with env added to the
+// environment) and returns once a line of its
 // stderr contains ready (or at once if ready is ""). If the process exits
 // first, or ctx ends, it is an error that quotes the process's stderr.
-func startProc(ctx context.Context, bin, dir, ready string, args ...string) (*proc, string, error) {
+func startProc(ctx context.Context, bin, dir string, env []string, ready string, args ...string) (*proc, string, error) {
 	cmd := exec.Command(bin, append([]string{"--dir", dir}, args...)...)
-	cmd.Env = append(os.Environ(), "SLUICE_DIR=", "SLUICE_TOKEN=")
+	cmd.Env = append(append(os.Environ(), "SLUICE_DIR=", "SLUICE_TOKEN="), env...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		return nil, "", err

@@ -14,7 +14,7 @@ var ReportKinds = []string{"kill_server", "kill_device", "torn_tail", "partition
 // devices, tasks, entries, faults of each kind (ReportKinds), violations,
 // time to converge after the last fault p50/max.
 func (r *Result) Row() string {
-	s := fmt.Sprintf("| %d | %.1f | %d | %d | %d + %d |", r.Seed, r.Duration.Minutes(), r.Devices, 0, r.ServerEntries, r.DeviceEntries)
+	s := fmt.Sprintf("| %d | %.1f | %d | %d | %d + %d |", r.Seed, r.Duration.Minutes(), r.Devices, r.Tasks, r.ServerEntries, r.DeviceEntries)
 	for _, k := range ReportKinds {
 		s += fmt.Sprintf(" %d |", r.Faults[k])
 	}
