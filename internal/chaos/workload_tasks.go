@@ -5,7 +5,6 @@ import (
 	_ "embed"
 	"fmt"
 	"math/rand/v2"
-	"strings"
 	"time"
 )
 
@@ -40,13 +39,13 @@ func (c *cluster) flaky(rng *rand.Rand) {
 }
 
 // taskWork adds a task to device i every 200–700 ms: one of three queues,
-// one in ten of kind chaos.flaky, one in ten asking to be rejected; after
-// one add in ten it cancels one of its last five tasks (refused if it was
-// sent: that is fine).
+// one in ten of kind chaos.flaky, one in ten asking to be rejected. One
+// add in eight is cancelled at once (refused if the sender has sent it
+// already: that is fine), one in eight after the next add.
 func (c *cluster) taskWork(ctx context.Context, i int) {
 	rng := rand.New(rand.NewPCG(c.cfg.Seed, 201+uint64(i)))
 	d := c.devices[i]
-	var recent []string
+	later := ""
 	for n := 1; sleep(ctx, time.Duration(200+rng.IntN(500))*time.Millisecond) == nil; n++ {
 		id := fmt.Sprintf("%s-t%d", d.name, n)
 		kind := kindSet
@@ -60,22 +59,29 @@ func (c *cluster) taskWork(ctx context.Context, i int) {
 			continue
 		}
 		c.count2(&c.tasksAcked)
-		recent = append(recent, id)
-		if len(recent) > 5 {
-			recent = recent[1:]
+		if later != "" {
+			c.cancel(d, later)
+			later = ""
 		}
-		if rng.IntN(10) == 0 {
-			id := recent[rng.IntN(len(recent))]
-			if _, err := c.runOn(d, "task", "cancel", id); err == nil {
-				c.mu.Lock()
-				c.cancels = append(c.cancels, Cancel{Node: d.name, ID: id})
-				c.mu.Unlock()
-				c.logf("cancelled %s", id)
-			} else if !strings.Contains(err.Error(), "sent") {
-				c.logf("cancel %s: %v", id, err)
-			}
+		switch rng.IntN(8) {
+		case 0:
+			c.cancel(d, id)
+		case 1:
+			later = id
 		}
 	}
+}
+
+// cancel runs sluice task cancel id on d and records it if it succeeds.
+func (c *cluster) cancel(d *node, id string) {
+	_, err := c.runOn(d, "task", "cancel", id)
+	if err != nil {
+		return // refused: sent already, or done
+	}
+	c.mu.Lock()
+	c.cancels = append(c.cancels, Cancel{Node: d.name, ID: id})
+	c.mu.Unlock()
+	c.logf("cancelled %s", id)
 }
 
 // count2 adds one to a counter of the cluster.
