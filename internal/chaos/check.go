@@ -60,6 +60,9 @@ type Ack struct {
 type TornTail struct {
 	Node string
 	Tear Tear
+	// Acks is how many of History.Acks came before the tear: only those
+	// can have been lost by it.
+	Acks int
 }
 
 // Exit is a process that exited without being told to.
@@ -181,7 +184,7 @@ func checkDense(h *History) []Violation {
 
 func checkAcked(h *History) []Violation {
 	var vs []Violation
-	for _, a := range h.Acks {
+	for i, a := range h.Acks {
 		n := h.node(a.Node)
 		if n == nil {
 			vs = append(vs, Violation{"acked", a.Node, "no such node"})
@@ -192,7 +195,7 @@ func checkAcked(h *History) []Violation {
 				continue
 			}
 		}
-		if !a.Durable && tornAbove(h, a) {
+		if !a.Durable && tornAbove(h, i) {
 			continue
 		}
 		got := "nothing"
@@ -204,11 +207,12 @@ func checkAcked(h *History) []Violation {
 	return vs
 }
 
-// tornAbove reports whether a tear cut the unsynced tail of a's node
-// below a's seq: a non-durable append there may be lost.
-func tornAbove(h *History, a Ack) bool {
+// tornAbove reports whether a tear after the i-th ack cut the unsynced
+// tail of its node below its seq: a non-durable append there may be lost.
+func tornAbove(h *History, i int) bool {
+	a := h.Acks[i]
 	for _, t := range h.Tears {
-		if t.Node == a.Node && t.Tear.Cut > 0 && t.Tear.Mark < a.Seq {
+		if t.Node == a.Node && t.Acks > i && t.Tear.Cut > 0 && t.Tear.Mark < a.Seq {
 			return true
 		}
 	}

@@ -77,6 +77,16 @@ func TestCheckGood(t *testing.T) {
 	if vs := Check(goodHistory()); len(vs) > 0 {
 		t.Fatalf("violations in the good history: %v", vs)
 	}
+	// A non-durable append lost where a later tear cut its node's
+	// unsynced tail is allowed.
+	h := goodHistory()
+	d := &h.Devices[0]
+	d.Entries[2] = entry(3, log.ID{Node: devNode, Seq: 3}, log.Local, "dev0", 3, "")
+	d.Rows = rowsOf(d.Entries)
+	h.Tears = append(h.Tears, TornTail{Node: "dev0", Tear: Tear{Mark: 1, Cut: 2}, Acks: 4})
+	if vs := Check(h); len(vs) > 0 {
+		t.Fatalf("violations with a non-durable append lost to a tear: %v", vs)
+	}
 }
 
 // TestCheckRules feeds the checker, for each rule, a history that breaks
@@ -107,11 +117,19 @@ func TestCheckRules(t *testing.T) {
 			d.Entries[2] = entry(3, log.ID{Node: devNode, Seq: 3}, log.Local, "dev0", 3, "")
 			setRows(d)
 		}},
+		{"acked", "dev0/2 was acknowledged at seq 3 (durable false)", func(h *History) {
+			// A non-durable append lost, and a tear of its node's unsynced
+			// tail, but one that came before it was acknowledged.
+			d := dev(h)
+			d.Entries[2] = entry(3, log.ID{Node: devNode, Seq: 3}, log.Local, "dev0", 3, "")
+			setRows(d)
+			h.Tears = append(h.Tears, TornTail{Node: "dev0", Tear: Tear{Mark: 1, Cut: 2}, Acks: 3})
+		}},
 		{"acked", "server/5 was acknowledged at seq 5 (durable true)", func(h *History) {
 			// A durable append lost: a tear below it does not excuse it.
 			h.Server.Entries = h.Server.Entries[:4]
 			setRows(&h.Server)
-			h.Tears = append(h.Tears, TornTail{Node: "server", Tear: Tear{Mark: 3, Cut: 4}})
+			h.Tears = append(h.Tears, TornTail{Node: "server", Tear: Tear{Mark: 3, Cut: 4}, Acks: 4})
 			d := dev(h)
 			d.Entries = d.Entries[:5]
 			setRows(d)

@@ -369,7 +369,7 @@ func (c *cluster) killRestart(ctx context.Context, n *node, e Event, rng *rand.R
 			c.logf("no tear of %s: %v", n.name, err)
 		} else {
 			c.mu.Lock()
-			c.tears = append(c.tears, TornTail{Node: n.name, Tear: t})
+			c.tears = append(c.tears, TornTail{Node: n.name, Tear: t, Acks: len(c.acks)})
 			c.faults["torn_tail"]++
 			c.mu.Unlock()
 			c.logf("tore %s: %s", n.name, t)
