@@ -109,10 +109,10 @@ vet:
 	$(GO) vet ./...
 
 # Every test, once, with the race detector (one build of the cgo SQLite).
-# internal/chaos's TestChaos is a short run of the fault suite (20 s of
+# internal/chaos's TestChaos is a short run of the fault suite (15 s of
 # faults, a random seed it prints; see make chaos).
 test: vet
-	CHAOS_TIME=20s CHAOS_SEED= CHAOS_DEVICES= CHAOS_REPORT= CHAOS_KEEP= CHAOS_RACE= $(GO) test -race -count=1 -timeout 30m ./...
+	CHAOS_TIME=15s CHAOS_SEED= CHAOS_DEVICES= CHAOS_REPORT= CHAOS_KEEP= CHAOS_RACE= $(GO) test -race -count=1 -timeout 30m ./...
 
 # The log's long fault runs: a file size limit at every byte offset, strace
 # failing every write, fsync, rename and open in each durability mode.

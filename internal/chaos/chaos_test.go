@@ -74,7 +74,7 @@ func envDuration(t *testing.T, name string, def time.Duration) time.Duration {
 }
 
 // TestChaos is one run of the suite: a server and CHAOS_DEVICES devices
-// (default 4) under CHAOS_TIME (default 20 s) of faults drawn from
+// (default 4) under CHAOS_TIME (default 15 s) of faults drawn from
 // CHAOS_SEED (default random, printed), then the checker. With
 // CHAOS_REPORT=FILE it appends the run's row of bench/results/chaos.md
 // there; with CHAOS_KEEP=DIR the nodes are kept there.
@@ -101,7 +101,7 @@ func TestChaos(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	cfg := Config{Bin: sluiceBin(t), Dir: dir, Seed: seed, Devices: devices, Duration: envDuration(t, "CHAOS_TIME", 20*time.Second),
+	cfg := Config{Bin: sluiceBin(t), Dir: dir, Seed: seed, Devices: devices, Duration: envDuration(t, "CHAOS_TIME", 15*time.Second),
 		Tasks: os.Getenv("CHAOS_TASKS") != ""}
 	if testing.Verbose() {
 		cfg.Logf = func(f string, a ...any) { t.Logf(f, a...) }
