@@ -112,7 +112,7 @@ vet:
 # internal/chaos's TestChaos is a short run of the fault suite (15 s of
 # faults, a random seed it prints; see make chaos).
 test: vet
-	CHAOS_TIME=15s CHAOS_SEED= CHAOS_DEVICES= CHAOS_REPORT= CHAOS_KEEP= CHAOS_RACE= $(GO) test -race -count=1 -timeout 30m ./...
+	CHAOS_TIME=15s CHAOS_SEED= CHAOS_DEVICES= CHAOS_TASKS= CHAOS_REPORT= CHAOS_KEEP= CHAOS_RACE= $(GO) test -race -count=1 -timeout 30m ./...
 
 # The log's long fault runs: a file size limit at every byte offset, strace
 # failing every write, fsync, rename and open in each durability mode.
@@ -128,7 +128,9 @@ stress:
 # as sluice processes behind the fault proxy, CHAOS_TIME of faults and
 # workload (3m; 90s, 5m or seconds) drawn from CHAOS_SEED (random if
 # empty; a failure prints the seed, the schedule and the first rule
-# broken), then the checker. CHAOS_RACE=1 builds sluice with -race;
+# broken), then the checker. With the task workload (sluice task add and
+# cancel on the devices) when the binary has tasks, unless CHAOS_TASKS=0.
+# CHAOS_RACE=1 builds sluice with -race;
 # CHAOS_KEEP=DIR keeps the nodes' directories; CHAOS_REPORT=FILE appends
 # the run's row of bench/results/chaos.md.
 CHAOS_TIME ?= 3m

@@ -55,6 +55,11 @@ func sluiceBin(t *testing.T) string {
 	return binBuilt
 }
 
+// hasTasks reports whether the sluice binary has tasks (sluice task).
+func hasTasks(bin string) bool {
+	return exec.Command(bin, "task", "add", "--help").Run() == nil
+}
+
 // envDuration reads a duration from the environment: "90s", "3m", or a
 // number of seconds.
 func envDuration(t *testing.T, name string, def time.Duration) time.Duration {
@@ -75,7 +80,8 @@ func envDuration(t *testing.T, name string, def time.Duration) time.Duration {
 
 // TestChaos is one run of the suite: a server and CHAOS_DEVICES devices
 // (default 4) under CHAOS_TIME (default 15 s) of faults drawn from
-// CHAOS_SEED (default random, printed), then the checker. With
+// CHAOS_SEED (default random, printed), then the checker; with the task
+// workload if the binary has tasks, unless CHAOS_TASKS=0. With
 // CHAOS_REPORT=FILE it appends the run's row of bench/results/chaos.md
 // there; with CHAOS_KEEP=DIR the nodes are kept there.
 func TestChaos(t *testing.T) {
@@ -102,7 +108,7 @@ func TestChaos(t *testing.T) {
 		}
 	}
 	cfg := Config{Bin: sluiceBin(t), Dir: dir, Seed: seed, Devices: devices, Duration: envDuration(t, "CHAOS_TIME", 15*time.Second),
-		Tasks: os.Getenv("CHAOS_TASKS") != ""}
+		Tasks: os.Getenv("CHAOS_TASKS") != "0" && hasTasks(sluiceBin(t))}
 	if testing.Verbose() {
 		cfg.Logf = func(f string, a ...any) { t.Logf(f, a...) }
 	}
