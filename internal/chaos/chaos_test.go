@@ -122,6 +122,10 @@ func TestChaos(t *testing.T) {
 	t.Logf("seed %d: %d server entries, %d device entries (%d appends not acknowledged), %d tasks (%d adds failed, %d cancelled), faults %s, upstream down %d, converged p50 %v max %v",
 		seed, res.ServerEntries, res.DeviceEntries, res.Unacked, res.Tasks, res.TasksUnacked, res.Cancels, FormatCounts(res.Faults), res.UpstreamDown,
 		Percentile(res.Converge, 50).Round(time.Millisecond), Percentile(res.Converge, 100).Round(time.Millisecond))
+	if res.Tasks > 0 {
+		st := res.TaskStats
+		t.Logf("seed %d: tasks succeeded %d, failed %d, cancelled %d; sends %d, retries %d, stuck reports %d", seed, st.Succeeded, st.Failed, st.Cancelled, st.Sends, st.Retries, st.Stuck)
+	}
 	if path := os.Getenv("CHAOS_REPORT"); path != "" {
 		if err := appendRow(path, res); err != nil {
 			t.Error(err)

@@ -347,3 +347,47 @@ func checkOptimistic(h *History) []Violation {
 	}
 	return vs
 }
+
+// TaskStats counts what became of the workload's tasks, from the logs.
+type TaskStats struct {
+	Succeeded, Failed int // the server's answers
+	Cancelled         int // tasks cancelled and never answered
+	Sends, Retries    int // the devices' task.send and task.retry entries
+	Stuck             int // task.stuck reports
+}
+
+// Stats counts h's task outcomes and the senders' bookkeeping.
+func (h *History) Stats() TaskStats {
+	var s TaskStats
+	by := answersByTask(h)
+	for _, as := range by {
+		if as[0].Outcome == "succeeded" {
+			s.Succeeded++
+		} else {
+			s.Failed++
+		}
+	}
+	for i := range h.Devices {
+		d := &h.Devices[i]
+		_, cancelled := deviceTasks(d)
+		for id := range cancelled {
+			if len(by[taskKey{d.Node.String(), id}]) == 0 {
+				s.Cancelled++
+			}
+		}
+		for _, e := range d.Entries {
+			if e.Origin != log.Local || e.ID.Node != d.Node {
+				continue
+			}
+			switch t, _ := parseTask(e.Payload); t.Kind {
+			case "task.send":
+				s.Sends++
+			case "task.retry":
+				s.Retries++
+			case "task.stuck":
+				s.Stuck++
+			}
+		}
+	}
+	return s
+}

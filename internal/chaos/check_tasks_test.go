@@ -177,3 +177,18 @@ func TestCheckTaskRules(t *testing.T) {
 	}
 	runRuleCases(t, taskHistory, cases)
 }
+
+// TestTaskStats counts the hand-made history's tasks.
+func TestTaskStats(t *testing.T) {
+	h := taskHistory()
+	d := &h.Devices[0]
+	for _, p := range []string{`{"sluice":"task.send","ids":["t1","t2"],"attempt":1}`, `{"sluice":"task.retry","ids":["t1","t2"],"error":"x"}`,
+		`{"sluice":"task.send","ids":["t1","t2"],"attempt":2}`, `{"sluice":"task.stuck","queue":"q1","id":"t1","error":"x"}`} {
+		s := log.Seq(len(d.Entries) + 1)
+		d.Entries = append(d.Entries, log.Entry{Seq: s, ID: log.ID{Node: devNode, Seq: s}, Origin: log.Local, Payload: []byte(p)})
+	}
+	want := TaskStats{Succeeded: 2, Failed: 1, Cancelled: 1, Sends: 2, Retries: 1, Stuck: 1}
+	if got := h.Stats(); got != want {
+		t.Fatalf("stats %+v, want %+v", got, want)
+	}
+}

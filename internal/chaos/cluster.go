@@ -57,6 +57,7 @@ type Result struct {
 	// Converge is, per device, how long after the last fault it held
 	// every server entry it may read.
 	Converge   []time.Duration
+	TaskStats  TaskStats
 	Violations []Violation
 	Schedule   *Schedule
 	Events     []string // what happened, when
@@ -182,6 +183,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return c.result(res), err
 	}
 	res.Violations = Check(h)
+	res.TaskStats = h.Stats()
 	return c.result(res), nil
 }
 
