@@ -90,8 +90,8 @@ type cluster struct {
 }
 
 func (c *cluster) logf(format string, args ...any) {
-	line := fmt.Sprintf("%7.2fs ", time.Since(c.start).Seconds()) + fmt.Sprintf(format, args...)
 	c.mu.Lock()
+	line := fmt.Sprintf("%7.2fs ", time.Since(c.start).Seconds()) + fmt.Sprintf(format, args...)
 	c.events = append(c.events, line)
 	c.mu.Unlock()
 	if c.cfg.Logf != nil {
@@ -132,7 +132,10 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err := c.setup(ctx); err != nil {
 		return res, err
 	}
-	c.logf("started: server and %d devices", cfg.Devices)
+	c.logf("started: server and %d devices; the schedule's clock starts now", cfg.Devices)
+	c.mu.Lock()
+	c.start = time.Now() // the timeline is of the run, not of its setup
+	c.mu.Unlock()
 
 	wctx, stopWork := context.WithCancel(ctx)
 	var wg sync.WaitGroup
