@@ -8,7 +8,7 @@ GO       ?= go
 BIN      := bin/sluice
 DEMO_DIR ?= .demo
 
-.PHONY: build demo demo-tasks test vet fuzz faults stress bench clean
+.PHONY: build demo demo-tasks test vet fuzz faults stress chaos bench clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/sluice
@@ -109,8 +109,10 @@ vet:
 	$(GO) vet ./...
 
 # Every test, once, with the race detector (one build of the cgo SQLite).
+# internal/chaos's TestChaos is a short run of the fault suite (15 s of
+# faults, a random seed it prints; see make chaos).
 test: vet
-	$(GO) test -race -count=1 -timeout 30m ./...
+	CHAOS_TIME=15s CHAOS_SEED= CHAOS_DEVICES= CHAOS_TASKS= CHAOS_REPORT= CHAOS_KEEP= CHAOS_RACE= $(GO) test -race -count=1 -timeout 30m ./...
 
 # The log's long fault runs: a file size limit at every byte offset, strace
 # failing every write, fsync, rename and open in each durability mode.
@@ -121,6 +123,20 @@ faults:
 # payloads of 0.2-1.1 MB per call, followers reading as it writes.
 stress:
 	SLUICE_STRESS_CALLS=60 SLUICE_STRESS_SEEDS=8 $(GO) test -race -count=1 -timeout 60m -run 'TestFollowerStress' -v ./log
+
+# The fault suite (internal/chaos): a server and CHAOS_DEVICES devices (4)
+# as sluice processes behind the fault proxy, CHAOS_TIME of faults and
+# workload (3m; 90s, 5m or seconds) drawn from CHAOS_SEED (random if
+# empty; a failure prints the seed, the schedule and the first rule
+# broken), then the checker. With the task workload (sluice task add and
+# cancel on the devices) when the binary has tasks, unless CHAOS_TASKS=0.
+# CHAOS_RACE=1 builds sluice with -race;
+# CHAOS_KEEP=DIR keeps the nodes' directories; CHAOS_REPORT=FILE appends
+# the run's row of bench/results/chaos.md.
+CHAOS_TIME ?= 3m
+CHAOS_SEED ?=
+chaos:
+	CHAOS_TIME=$(CHAOS_TIME) CHAOS_SEED=$(CHAOS_SEED) $(GO) test -count=1 -timeout 60m -run '^TestChaos$$' -v ./internal/chaos
 
 # Run each fuzz target for FUZZTIME (default 30s).
 FUZZTIME ?= 30s
