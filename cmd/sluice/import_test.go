@@ -44,26 +44,8 @@ func writeOffsetFile(t *testing.T, path string, payloads [][]byte) []int64 {
 // Reader.
 func readLogEntries(t *testing.T, dir string) []log.Entry {
 	t.Helper()
-	r, err := log.OpenReader(filepath.Join(dir, "log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	it, err := r.Iter(1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer it.Close()
-	var out []log.Entry
-	for it.Next() {
-		e := it.Entry()
-		e.Payload = bytes.Clone(e.Payload)
-		out = append(out, e)
-	}
-	if err := it.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return out
+	_, es := readLog(t, dir)
+	return es
 }
 
 // checkImported fails unless the log in dir holds base's payloads, then
