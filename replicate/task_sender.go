@@ -114,6 +114,10 @@ type sendQueue struct {
 	tasks []*sendTask
 	busy  bool // a request is in flight
 	fails int  // consecutive retryable failures
+	// outage: the last failure was the server out of reach (no answer, or
+	// an error answer without Retry-After), not a handler asking to wait;
+	// a success of another queue sends this one again at once.
+	outage bool
 }
 
 // sendTask is a task not yet answered nor cancelled.
@@ -504,8 +508,9 @@ func (s *Sender) send(ctx context.Context, b batch) {
 	}
 	if err == nil {
 		s.mu.Lock()
-		b.q.fails = 0
+		b.q.fails, b.q.outage = 0, false
 		b.q.busy = false
+		s.releaseOutages()
 		for i, t := range b.tasks {
 			t.inflight = false
 			s.finish(t.id, answers[i].Outcome)
@@ -518,6 +523,23 @@ func (s *Sender) send(ctx context.Context, b batch) {
 		return
 	}
 	s.retry(ctx, b, err)
+}
+
+// releaseOutages makes due at once every queue backed off because the
+// server was out of reach: one request was answered, so it is back, and
+// the others need not wait out a backoff of up to Backoff[1] (after an
+// outage every queue would otherwise trickle back over a minute). A
+// handler's Retry-After is still honoured. s.mu must be held.
+func (s *Sender) releaseOutages() {
+	for _, q := range s.queues {
+		if !q.outage || q.busy {
+			continue
+		}
+		q.outage, q.fails = false, 0
+		for _, t := range q.tasks {
+			t.nextAt = time.Time{}
+		}
+	}
 }
 
 // retry records a failed request and when the batch goes again.
@@ -535,6 +557,7 @@ func (s *Sender) retry(ctx context.Context, b batch, err error) {
 	if answered && re.retryAfter > wait {
 		wait = min(re.retryAfter, s.opts.Backoff[1])
 	}
+	b.q.outage = !answered || re.retryAfter == 0
 	head := b.tasks[0]
 	ids := make([]string, len(b.tasks))
 	for i, t := range b.tasks {

@@ -61,6 +61,13 @@ type taskRig struct {
 
 func newTaskRig(t *testing.T, h Handler, sopts SenderOptions) *taskRig {
 	t.Helper()
+	return newTaskRigFront(t, h, sopts, nil)
+}
+
+// newTaskRigFront is newTaskRig with front, if not nil, wrapping the
+// server's handler (to make it unreachable, for example).
+func newTaskRigFront(t *testing.T, h Handler, sopts SenderOptions, front func(http.Handler) http.Handler) *taskRig {
+	t.Helper()
 	r := &taskRig{server: openLog(t), device: openLog(t)}
 	var err error
 	r.ts, err = NewTaskServer(r.server, TaskServerOptions{Handler: h})
@@ -76,7 +83,11 @@ func newTaskRig(t *testing.T, h Handler, sopts SenderOptions) *taskRig {
 	mux := http.NewServeMux()
 	mux.Handle("/v1/tasks", r.ts)
 	mux.Handle("/", srv)
-	r.url = serve(t, mux)
+	var root http.Handler = mux
+	if front != nil {
+		root = front(mux)
+	}
+	r.url = serve(t, root)
 	sopts.Server = Peer{URL: r.url}
 	if sopts.Backoff[0] == 0 {
 		sopts.Backoff = [2]time.Duration{time.Millisecond, 20 * time.Millisecond}
@@ -473,4 +484,46 @@ func TestTaskCancel(t *testing.T) {
 	if _, ok := answersFor(t, entries(t, r.server), r.device.Node())["s2"]; ok {
 		t.Fatal("the cancelled task reached the server")
 	}
+}
+
+// TestTaskOutageReleased: queues backed off while the server was out of
+// reach (requests cut with no answer) are sent again as soon as one
+// request is answered, not after their backoff (here up to an hour).
+func TestTaskOutageReleased(t *testing.T) {
+	var down atomic.Bool
+	down.Store(true)
+	cut := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+			if down.Load() && req.URL.Path == "/v1/tasks" {
+				conn, _, err := http.NewResponseController(w).Hijack()
+				if err == nil {
+					conn.Close() // no answer at all
+				}
+				return
+			}
+			next.ServeHTTP(w, req)
+		})
+	}
+	r := newTaskRigFront(t, Accept, SenderOptions{Backoff: [2]time.Duration{time.Hour, time.Hour}}, cut)
+	addTask(t, r.device, "a1", "qa", "k", `{}`)
+	addTask(t, r.device, "b1", "qb", "k", `{}`)
+	waitLog(t, r.device, 20*time.Second, "a failed request of each queue", func(es []log.Entry) bool {
+		failed := map[string]bool{}
+		for _, e := range es {
+			if rt, ok := decodeTask(t, e); ok && rt.Kind == "task.retry" {
+				for _, id := range rt.IDs {
+					failed[id] = true
+				}
+			}
+		}
+		return failed["a1"] && failed["b1"]
+	})
+	down.Store(false)
+	if err := r.sender.RetryNow(context.Background(), "a1"); err != nil {
+		t.Fatal(err)
+	}
+	waitLog(t, r.device, 20*time.Second, "both answers (b1 without waiting out its backoff)", func(es []log.Entry) bool {
+		a := answersFor(t, es, r.device.Node())
+		return a["a1"].Outcome == "succeeded" && a["b1"].Outcome == "succeeded"
+	})
 }
