@@ -172,21 +172,26 @@ func splitAppends(recs []log.Record, max int) [][]log.Record {
 // fails, and returns the seqs of those appended before it.
 func appendRecords(ctx context.Context, e *env, d log.Durability, calls [][]log.Record) ([]log.Seq, error) {
 	l, err := log.Open(e.logDir(), log.Options{Durability: d})
-	if errors.Is(err, log.ErrLocked) {
-		var seqs []log.Seq
-		for i, recs := range calls {
-			s, ferr := replicate.AppendLocal(ctx, e.socketPath(), d, recs)
-			if i == 0 && errors.Is(ferr, replicate.ErrNoWriter) {
-				break
-			}
-			seqs = append(seqs, s...)
-			if ferr != nil || i == len(calls)-1 {
-				return seqs, ferr
-			}
+	// A writer holds the log: append through its socket; a writer without
+	// one (another append, an import, or a server whose socket is not up
+	// yet): wait for the lock, looking for the socket meanwhile, so that
+	// concurrent appends queue instead of failing.
+	deadline := time.Now().Add(appendLockWait)
+	for first := true; errors.Is(err, log.ErrLocked); first = false {
+		if seqs, ok, ferr := appendViaSocket(ctx, e, d, calls); ok {
+			return seqs, ferr
 		}
-		// A writer without a socket (another append, an import): wait for
-		// it a little, so that concurrent appends queue instead of failing.
-		l, err = log.Open(e.logDir(), log.Options{Durability: d, LockWait: appendLockWait})
+		if first {
+			testHook(lockWaitingEnv)
+		}
+		left := time.Until(deadline)
+		if left <= 0 {
+			return nil, fmt.Errorf("open log %s: %w: another writer held it for %v and no local socket (%s) answered", e.logDir(), log.ErrLocked, appendLockWait, e.socketPath())
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		l, err = log.Open(e.logDir(), log.Options{Durability: d, LockWait: min(left, 250*time.Millisecond)})
 	}
 	if err != nil {
 		return nil, err
@@ -205,6 +210,24 @@ func appendRecords(ctx context.Context, e *env, d log.Durability, calls [][]log.
 		seqs = append(seqs, s...)
 	}
 	return seqs, l.Close()
+}
+
+// appendViaSocket appends each of calls through the local socket of the
+// writer holding the log. ok is false when no writer answers there (then
+// nothing was appended); otherwise it returns the seqs appended before the
+// first failure, and that failure.
+func appendViaSocket(ctx context.Context, e *env, d log.Durability, calls [][]log.Record) (seqs []log.Seq, ok bool, err error) {
+	for i, recs := range calls {
+		s, ferr := replicate.AppendLocal(ctx, e.socketPath(), d, recs)
+		if i == 0 && errors.Is(ferr, replicate.ErrNoWriter) {
+			return nil, false, nil
+		}
+		seqs = append(seqs, s...)
+		if ferr != nil {
+			return seqs, true, ferr
+		}
+	}
+	return seqs, true, nil
 }
 
 // readJSONLines reads one JSON value per line; blank lines are skipped. It

@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -9,6 +11,7 @@ import (
 
 	"github.com/sluicedb/sluice/internal/fsutil"
 	"github.com/sluicedb/sluice/log"
+	"github.com/sluicedb/sluice/replicate"
 )
 
 // TestAppendStdinOver64MiB: 70,000 JSON lines of 1 KB (73 MB, each far
@@ -150,5 +153,67 @@ func TestAppendWaitsForTheLock(t *testing.T) {
 	}
 	if es := readLogEntries(t, dir); len(es) != 2 || string(es[1].Payload) != `{"x":1}` {
 		t.Fatalf("the log holds %d entries", len(es))
+	}
+}
+
+// TestAppendFindsSocketWhileWaiting: an append that found the log held by
+// a writer with no local socket yet (a server starting) appends through
+// the socket as soon as it is up, instead of waiting out the lock, which
+// that writer never releases.
+func TestAppendFindsSocketWhileWaiting(t *testing.T) {
+	dir := t.TempDir()
+	ok(t, dir, "", "append", "--json", `{"init":true}`)
+	l, err := log.Open(filepath.Join(dir, "log"), log.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	waiting := filepath.Join(t.TempDir(), "waiting")
+	cmd := sluiceCmd(dir, "append", "--local", "--json", `{"x":1}`)
+	cmd.Env = append(cmd.Env, lockWaitingEnv+"="+waiting)
+	var out, errOut strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		if _, err := os.Stat(waiting); err == nil {
+			break
+		}
+		select {
+		case err := <-exited:
+			t.Fatalf("append exited before waiting for the lock: %v: %s", err, errOut.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatal("append did not start waiting for the lock within 30 s")
+		}
+	}
+	ln, err := replicate.ListenLocal(filepath.Join(dir, replicate.LocalSocketName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: replicate.LocalHandler(l)}
+	go srv.Serve(ln)
+	defer srv.Close()
+	select {
+	case err := <-exited:
+		if err != nil || strings.TrimSpace(out.String()) != "2" {
+			t.Fatalf("append through the socket: %v, printed %q: %s", err, out.String(), errOut.String())
+		}
+	case <-time.After(30 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("append did not use the socket within 30 s of it coming up")
+	}
+	it, err := l.Iter(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer it.Close()
+	if !it.Next() || string(it.Entry().Payload) != `{"x":1}` || it.Entry().Origin != log.Local {
+		t.Fatalf("seq 2 is not the appended entry (err %v)", it.Err())
 	}
 }

@@ -30,3 +30,15 @@ func killAfter(env string) (func(), error) {
 		}
 	}, nil
 }
+
+// lockWaitingEnv, for tests, names a file sluice append creates when it
+// starts waiting for another writer to release the log.
+const lockWaitingEnv = "SLUICE_TEST_LOCK_WAITING"
+
+// testHook creates the file the environment variable env names, if set: a
+// test's proof that this process reached that point.
+func testHook(env string) {
+	if path := os.Getenv(env); path != "" {
+		os.WriteFile(path, nil, 0o644)
+	}
+}
