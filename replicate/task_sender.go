@@ -443,7 +443,7 @@ func (s *Sender) dispatch(ctx context.Context, wg *sync.WaitGroup) (time.Duratio
 		recs[i] = log.Record{Origin: log.Local, Scope: b.tasks[0].scope,
 			Payload: tasks.Entry{Kind: tasks.KindSend, IDs: ids, Attempt: b.tasks[0].attempts}.Marshal()}
 	}
-	if _, err := s.log.Append(ctx, recs...); err != nil {
+	if err := s.appendDurable(ctx, recs...); err != nil {
 		s.mu.Lock()
 		for _, b := range out {
 			s.release(b)
@@ -523,6 +523,19 @@ func (s *Sender) send(ctx context.Context, b batch) {
 		return
 	}
 	s.retry(ctx, b, err)
+}
+
+// appendDurable appends recs and has them on disk before it returns,
+// whatever the log's durability (sync --follow may pull with none): a
+// task.send must be durable before its request goes out, or after a crash
+// a task the server applied could be cancelled; an acknowledged cancel must
+// not be lost, or the task would be sent after all.
+func (s *Sender) appendDurable(ctx context.Context, recs ...log.Record) error {
+	seqs, err := s.log.Append(ctx, recs...)
+	if err == nil && s.log.Mark() < seqs[len(seqs)-1] {
+		err = s.log.Sync(ctx)
+	}
+	return err
 }
 
 // releaseOutages makes due at once every queue backed off because the
@@ -678,7 +691,7 @@ func (s *Sender) Cancel(ctx context.Context, id string) error {
 	if st.inflight || st.maybeApplied {
 		return fmt.Errorf("cancel task %q: %w: it was sent (attempt %d) and no answer says it was not applied, so the server may have applied it; it will be sent again until answered: wait for the answer", id, ErrInFlight, st.attempts)
 	}
-	if _, err := s.log.Append(ctx, log.Record{Origin: log.Local, Scope: st.scope, Payload: tasks.Entry{Kind: tasks.KindCancel, ID: id, Queue: st.queue, Type: st.kind}.Marshal()}); err != nil {
+	if err := s.appendDurable(ctx, log.Record{Origin: log.Local, Scope: st.scope, Payload: tasks.Entry{Kind: tasks.KindCancel, ID: id, Queue: st.queue, Type: st.kind}.Marshal()}); err != nil {
 		return fmt.Errorf("cancel task %q: %w", id, err)
 	}
 	s.finish(id, tasks.Cancelled)

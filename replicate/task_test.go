@@ -527,3 +527,47 @@ func TestTaskOutageReleased(t *testing.T) {
 		return a["a1"].Outcome == "succeeded" && a["b1"].Outcome == "succeeded"
 	})
 }
+
+// TestTaskBookkeepingDurable: on a device log with durability none, the
+// task.send entry is on disk before its request reaches the server, and a
+// cancel is on disk when Cancel returns (a crash losing either could let
+// the server apply a task the device believes cancelled).
+func TestTaskBookkeepingDurable(t *testing.T) {
+	var r *taskRig
+	undurable := make(chan string, 10)
+	h := HandlerFunc(func(ctx context.Context, tk Task) (TaskResult, error) {
+		if last, _ := r.device.Last(); r.device.Mark() < last {
+			undurable <- fmt.Sprintf("task %s reached the server with the device's log at seq %d, durable to %d", tk.ID, last, r.device.Mark())
+		}
+		return Accept.HandleTask(ctx, tk)
+	})
+	ready := make(chan struct{})
+	r = newTaskRigFront(t, h, SenderOptions{}, func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+			<-ready // r is set
+			next.ServeHTTP(w, req)
+		})
+	})
+	close(ready)
+	addTask(t, r.device, "s1", "q", "k", `{}`)
+	waitLog(t, r.device, 20*time.Second, "the answer of s1", func(es []log.Entry) bool {
+		return answersFor(t, es, r.device.Node())["s1"].Outcome == "succeeded"
+	})
+	select {
+	case msg := <-undurable:
+		t.Fatal(msg)
+	default:
+	}
+	r.stop() // no sends: c1 stays unsent
+	var err error
+	if r.sender, err = NewSender(r.device, SenderOptions{Server: Peer{URL: r.url}}); err != nil {
+		t.Fatal(err)
+	}
+	addTask(t, r.device, "c1", "q", "k", `{}`)
+	if err := r.sender.Cancel(context.Background(), "c1"); err != nil {
+		t.Fatal(err)
+	}
+	if last, _ := r.device.Last(); r.device.Mark() < last {
+		t.Fatalf("Cancel returned with the log at seq %d durable to %d only", last, r.device.Mark())
+	}
+}
