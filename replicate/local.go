@@ -80,10 +80,7 @@ func LocalHandler(l *log.Log) http.Handler {
 			writeError(w, http.StatusBadRequest, codeInvalid, "%v (nothing was appended)", err)
 			return
 		}
-		seqs, err := l.Append(r.Context(), recs...)
-		if err == nil && d != log.SyncNone && l.Mark() < seqs[len(seqs)-1] {
-			err = l.Sync(r.Context())
-		}
+		seqs, err := appendSynced(r.Context(), l, d, recs)
 		at := time.Now().UnixNano()
 		switch {
 		case errors.Is(err, log.ErrInvalid) || errors.Is(err, log.ErrEmpty):
@@ -100,6 +97,17 @@ func LocalHandler(l *log.Log) http.Handler {
 		json.NewEncoder(w).Encode(AppendResponse{Seqs: seqs, AppendedAt: at})
 	})
 	return mux
+}
+
+// appendSynced appends recs to l and, unless d is SyncNone, has them on
+// disk before it returns, whatever durability l was opened with (a writer
+// pulling with none still owes a caller asking for sync its fsync).
+func appendSynced(ctx context.Context, l *log.Log, d log.Durability, recs []log.Record) ([]log.Seq, error) {
+	seqs, err := l.Append(ctx, recs...)
+	if err == nil && d != log.SyncNone && l.Mark() < seqs[len(seqs)-1] {
+		err = l.Sync(ctx)
+	}
+	return seqs, err
 }
 
 func (req *AppendRequest) records() ([]log.Record, log.Durability, error) {

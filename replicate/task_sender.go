@@ -531,10 +531,7 @@ func (s *Sender) send(ctx context.Context, b batch) {
 // a task the server applied could be cancelled; an acknowledged cancel must
 // not be lost, or the task would be sent after all.
 func (s *Sender) appendDurable(ctx context.Context, recs ...log.Record) error {
-	seqs, err := s.log.Append(ctx, recs...)
-	if err == nil && s.log.Mark() < seqs[len(seqs)-1] {
-		err = s.log.Sync(ctx)
-	}
+	_, err := appendSynced(ctx, s.log, log.SyncAlways, recs)
 	return err
 }
 
