@@ -31,6 +31,11 @@
 // logged, and handled as that error. Notices (a view rebuilt and why, a
 // full disk waited out) go to Options.Logger, stderr by default.
 //
+// A DB may also index a log it does not write (Options.Source: a log
+// another process appends to, or an SSB log.offset read in place) and keep
+// each view in a file of its own (Options.FilePerView), as sluice index
+// --follow does: that command is a DB.
+//
 // For what the DB does not wrap, Log, Indexer, Files and QueryDB give the
 // parts (packages log, index, view and query).
 package sluice

@@ -11,10 +11,14 @@ import (
 
 // Append appends records to the log and returns their seqs (see
 // log.Log.Append: all of them, in order, durable as Options.Log says).
-// The views show them soon after; WaitFor waits for that.
+// The views show them soon after; WaitFor waits for that. A DB that
+// reads Options.Source returns ErrReadOnly.
 func (db *DB) Append(ctx context.Context, recs ...log.Record) ([]log.Seq, error) {
 	if db.closed.Load() {
 		return nil, ErrClosed
+	}
+	if db.log == nil {
+		return nil, ErrReadOnly
 	}
 	return db.log.Append(ctx, recs...)
 }

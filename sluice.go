@@ -25,6 +25,15 @@ const AppFile = "app"
 // calls that the DB's Close ended.
 var ErrClosed = errors.New("sluice: closed")
 
+// ErrLocked is returned (wrapped) by Open when another process, or
+// another DB of this one, writes the views of the directory: a sluice
+// index, or another instance of the program.
+var ErrLocked = errors.New("another process writes the views")
+
+// ErrReadOnly is returned by Append and AppendAndWait of a DB opened on a
+// log it only reads (Options.Source).
+var ErrReadOnly = errors.New("sluice: the log is read only here (Options.Source)")
+
 // Options configure Open. The zero value is valid: no views, the log's
 // default durability (an fsync per Append).
 type Options struct {
@@ -35,11 +44,29 @@ type Options struct {
 	// whatever the views are written in, and no view declared in SQL may
 	// be named app: Open refuses them, naming both.
 	Views []view.View
+	// FilePerView keeps every view in a file of its own, DIR/views/NAME.db,
+	// the Go views too, as the sluice command keeps its built-in views:
+	// then each file can be copied, queried or rebuilt (sluice rebuild
+	// NAME) alone, and a view failing to open keeps no other from it.
+	FilePerView bool
+	// Source, if set, is the log the views are indexed from, read only:
+	// the DB does not open DIR/log, and Append returns ErrReadOnly. It is
+	// for a log another process appends to (a log.Reader over its
+	// directory), or one read in place (an SSB log.offset, package
+	// log/offset). Local entries appended to it after Open are applied
+	// ahead of its backlog too. The caller closes it after the DB.
+	Source log.Source
+	// PrepareFile, if set, is called with each view file once it is
+	// open, before indexing starts, while the DB holds the directory's
+	// lock: a program records there what it keeps with its views
+	// (view.File.SetInfo), as the sluice command records the .sql file a
+	// view was loaded from. An error fails Open.
+	PrepareFile func(f *view.File) error
 	// OnApplyError says what a failing Writer.Apply does: stop the
 	// indexer (view.StopOnError, the default) or reject the entry for
 	// that view and go on (view.RejectOnError).
 	OnApplyError view.ErrorPolicy
-	// Log configures the log (durability, sizes).
+	// Log configures the log (durability, sizes); unused with Source.
 	Log log.Options
 	// Index tunes the indexer; its Logger defaults to Logger.
 	Index index.Options
@@ -105,14 +132,18 @@ func (db *DB) open(opts Options) error {
 	}
 	lock, err := fsutil.Lock(filepath.Join(viewsDir, "LOCK"))
 	if errors.Is(err, fsutil.ErrLocked) {
-		return fmt.Errorf("another process writes the views in %s (a sluice index, or another program)", viewsDir)
+		return fmt.Errorf("%w in %s (a sluice index, or another program)", ErrLocked, viewsDir)
 	}
 	if err != nil {
 		return err
 	}
 	db.lock = lock
-	if db.log, err = log.Open(filepath.Join(db.dir, "log"), opts.Log); err != nil {
-		return err
+	src := opts.Source
+	if src == nil {
+		if db.log, err = log.Open(filepath.Join(db.dir, "log"), opts.Log); err != nil {
+			return err
+		}
+		src = db.log
 	}
 	vopts := view.Options{Logger: db.logger, OnError: opts.OnApplyError}
 	var goViews []view.View
@@ -128,10 +159,15 @@ func (db *DB) open(opts Options) error {
 		}
 		db.files = append(db.files, f)
 		paths = append(paths, path)
+		if opts.PrepareFile != nil {
+			if err := opts.PrepareFile(f); err != nil {
+				return fmt.Errorf("prepare %s: %w", path, err)
+			}
+		}
 		return nil
 	}
 	for _, v := range opts.Views {
-		if isSQL(v) {
+		if isSQL(v) || opts.FilePerView {
 			if err := openFile(v.Name(), []view.View{v}); err != nil {
 				return err
 			}
@@ -151,7 +187,7 @@ func (db *DB) open(opts Options) error {
 	if iopts.Logger == nil {
 		iopts.Logger = db.logger
 	}
-	if db.ix, err = index.New(db.log, db.files, iopts); err != nil {
+	if db.ix, err = index.New(src, db.files, iopts); err != nil {
 		return err
 	}
 	db.q, err = query.Open(paths, query.Options{})
@@ -248,7 +284,7 @@ func (db *DB) Err() error {
 func (db *DB) Dir() string { return db.dir }
 
 // Log returns the DB's log, for what the DB does not wrap (Get, Iter,
-// Wait). Do not close it.
+// Wait), or nil if the DB reads Options.Source. Do not close it.
 func (db *DB) Log() *log.Log { return db.log }
 
 // Indexer returns the DB's indexer, for its Progress and what the DB does

@@ -27,7 +27,20 @@
 //
 // Views are written in Go (implement View, and optionally Decoder,
 // LocalAhead, Fingerprinter; the built-in SSB view set is package
-// view/ssb) or declared in SQL files (package view/sqlview). The indexer
+// view/ssb) or declared in SQL files (package view/sqlview). A Go view
+// whose Decoder returns values of one type T can write its writer for
+// Typed: its Apply then gets []TypedItem[T], each value a T, with no type
+// assertion on Item.Value (see ExampleTyped).
+//
+// Typed costs nothing measurable (go test -run '^$' -bench Typed ./view,
+// the two sides run alternately five times each, medians; 2 shared cores,
+// load average 5.2-5.8): indexing 20,000 KV entries in batches of 1,000
+// (BenchmarkTypedApply) took 121 ms asserting the values and 133 ms
+// through Typed, the ratio of each round's pair ranging 0.73-1.30 (median
+// 0.85): noise. What Typed adds alone (BenchmarkTypedWriterOnly, a writer
+// that writes nothing) is 8.5 µs per batch of 1,000 items, 8.5 ns an
+// entry, against the about 6 µs an entry that a KV Apply spends in SQLite
+// (0.15%). The built-in views keep their assertions: they gain nothing. The indexer
 // (package index) drives a File; readers use package query, or any SQLite
 // client.
 //

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"runtime"
@@ -11,8 +10,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	sluicedb "github.com/sluicedb/sluice"
 	"github.com/sluicedb/sluice/index"
 	"github.com/sluicedb/sluice/log"
+	"github.com/sluicedb/sluice/view"
 )
 
 type indexOptions struct {
@@ -114,14 +115,28 @@ func runIndex(ctx context.Context, e *env, o *indexOptions) error {
 		f.SetPollInterval(o.poll)
 		f.SetWatch(!o.noWatch)
 	}
-	files, release, err := e.openViewFiles(views, o.replace, o.follow)
-	if err != nil {
-		return err
-	}
-	defer release()
-	ix, err := index.New(src, files, index.Options{BatchSize: o.batch, TxEntries: o.txEntries, NoPriority: o.noPriority, BacklogShare: o.share})
-	if err != nil {
-		return err
+	iopts := index.Options{BatchSize: o.batch, TxEntries: o.txEntries, NoPriority: o.noPriority, BacklogShare: o.share}
+	var (
+		ix      *index.Indexer
+		files   []*view.File
+		db      *sluicedb.DB
+		closeDB func() error
+	)
+	if o.follow {
+		if db, closeDB, err = e.openFollowing(views, src, o.replace, iopts); err != nil {
+			return err
+		}
+		defer closeDB()
+		ix, files = db.Indexer(), db.Files()
+	} else {
+		var release func()
+		if files, release, err = e.openViewFiles(views, o.replace, false); err != nil {
+			return err
+		}
+		defer release()
+		if ix, err = index.New(src, files, iopts); err != nil {
+			return err
+		}
 	}
 	last, err := src.Last()
 	if err != nil {
@@ -165,9 +180,9 @@ func runIndex(ctx context.Context, e *env, o *indexOptions) error {
 		}
 	}()
 	if o.follow {
-		err = ix.Run(ctx)
-		if errors.Is(err, context.Canceled) && ctx.Err() != nil {
-			err = nil
+		err = follow(ctx, db)
+		if cerr := closeDB(); err == nil {
+			err = cerr // indexing stopped: the summary below is final
 		}
 	} else {
 		err = ix.SynchronizeUpTo(ctx, 0)

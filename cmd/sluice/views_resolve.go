@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -172,17 +173,22 @@ func (e *env) lockViews() (*fsutil.FileLock, error) {
 	}
 	l, err := fsutil.Lock(filepath.Join(e.viewsDir(), "LOCK"))
 	if errors.Is(err, fsutil.ErrLocked) {
-		who := "another sluice process (sluice index or rebuild)"
-		if ix := e.runningIndexer(); ix != nil {
-			who = fmt.Sprintf("sluice index (pid %d", ix.PID)
-			if ix.Follow {
-				who += ", --follow"
-			}
-			who += ")"
-		}
-		return nil, fmt.Errorf("%s is writing the views in %s; stop it first", who, e.viewsDir())
+		return nil, e.viewsLocked()
 	}
 	return l, err
+}
+
+// viewsLocked says who holds the views' lock.
+func (e *env) viewsLocked() error {
+	who := "another sluice process (sluice index or rebuild)"
+	if ix := e.runningIndexer(); ix != nil {
+		who = fmt.Sprintf("sluice index (pid %d", ix.PID)
+		if ix.Follow {
+			who += ", --follow"
+		}
+		who += ")"
+	}
+	return fmt.Errorf("%s is writing the views in %s; stop it first", who, e.viewsDir())
 }
 
 // openViewFiles takes the views' lock, checks the view files (see
@@ -218,29 +224,49 @@ func (e *env) openViewFiles(views []view.View, replace, follow bool) ([]*view.Fi
 			return fail(err)
 		}
 		files = append(files, f)
-		if sv, ok := v.(*sqlview.View); ok {
-			abs, err := filepath.Abs(sv.Path())
-			if err == nil {
-				err = f.SetInfo(sqlViewInfo, abs)
-			}
-			if err != nil {
-				return fail(err)
-			}
+		if err := recordSQLPath(f, views); err != nil {
+			return fail(err)
 		}
 	}
+	if removeInfo, err = e.recordIndexer(files, follow); err != nil {
+		removeInfo = func() {}
+		return fail(err)
+	}
+	return files, release, nil
+}
+
+// recordSQLPath records in the view file f where its SQL view (one of
+// views) was loaded from, for sluice rebuild and checkViewFiles.
+func recordSQLPath(f *view.File, views []view.View) error {
+	for _, v := range views {
+		sv, ok := v.(*sqlview.View)
+		if !ok || !slices.Contains(f.Names(), v.Name()) {
+			continue
+		}
+		abs, err := filepath.Abs(sv.Path())
+		if err == nil {
+			err = f.SetInfo(sqlViewInfo, abs)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// recordIndexer records for waiters which views this process indexes, in
+// which files (see indexerInfo; follow says whether it keeps going). The
+// views' lock must be held; remove removes the record.
+func (e *env) recordIndexer(files []*view.File, follow bool) (remove func(), err error) {
 	info := &indexerInfo{PID: os.Getpid(), Follow: follow, Started: time.Now().UTC()}
 	for _, f := range files {
 		abs, err := filepath.Abs(f.Path()) // for waiters in other directories
 		if err != nil {
-			return fail(err)
+			return nil, err
 		}
 		for _, name := range f.Names() {
 			info.Views = append(info.Views, indexedView{Name: name, File: abs})
 		}
 	}
-	if removeInfo, err = e.writeIndexerInfo(info); err != nil {
-		removeInfo = func() {}
-		return fail(err)
-	}
-	return files, release, nil
+	return e.writeIndexerInfo(info)
 }
