@@ -208,14 +208,16 @@ func (ix *Indexer) read(ctx context.Context, from, until log.Seq, follow bool, p
 	pos := from - 1
 	caughtUp := log.Seq(0)
 	var stall stall
+	hint := 0 // the last batch's length: the next one's likely size
 	for {
 		if err := ctx.Err(); err != nil {
 			return context.Cause(ctx)
 		}
-		es, size, err := ix.readBatch(it)
+		es, size, err := ix.readBatch(it, hint)
 		if err != nil {
 			return err
 		}
+		hint = len(es)
 		atEnd := len(es) < ix.opts.BatchSize && size < ix.opts.BatchBytes
 		newPos := position(it, es, pos)
 		if err := stall.check(ctx, newPos > pos); err != nil {
@@ -273,9 +275,12 @@ func (ix *Indexer) read(ctx context.Context, from, until log.Seq, follow bool, p
 }
 
 // readBatch reads the next batch of entries: up to BatchSize entries and
-// BatchBytes of payload. It returns them and their payload bytes.
-func (ix *Indexer) readBatch(it log.Iterator) ([]log.Entry, int, error) {
-	es := make([]log.Entry, 0, min(ix.opts.BatchSize, 4096))
+// BatchBytes of payload. It returns them and their payload bytes. hint is
+// the batch's likely length (the last one's): a follower reading one entry
+// at a time then allocates a small slice, not BatchSize entries cleared
+// for each (6% of the CPU of 100 devices following a server).
+func (ix *Indexer) readBatch(it log.Iterator, hint int) ([]log.Entry, int, error) {
+	es := make([]log.Entry, 0, min(ix.opts.BatchSize, 4096, max(hint, 16)))
 	size := 0
 	for len(es) < ix.opts.BatchSize && size < ix.opts.BatchBytes && it.Next() {
 		e := it.Entry()

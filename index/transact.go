@@ -143,7 +143,7 @@ func (ix *Indexer) rollback(cause error) error {
 // committed, until it has passed seq upTo. pos is how far it has read.
 func (ix *Indexer) catchUp(ctx context.Context, it log.Iterator, pos *log.Seq, upTo log.Seq) error {
 	for *pos < upTo {
-		es, _, err := ix.readBatch(it)
+		es, _, err := ix.readBatch(it, 0)
 		if err != nil {
 			return err
 		}
