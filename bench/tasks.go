@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"time"
 
@@ -386,7 +387,7 @@ func taskThroughput(ctx context.Context, dir string, cfg TasksConfig, batch int)
 func (res *TasksResult) WriteMarkdown(w io.Writer, command string) error {
 	c := res.Config
 	fmt.Fprintf(w, "# Tasks: round trip and throughput\n\n")
-	fmt.Fprintf(w, "`%s` — one server and one device in one process, HTTP on 127.0.0.1, logs (durability %s) and view files on disk in %s. ", command, c.Durability, c.Dir)
+	fmt.Fprintf(w, "`%s` — one server and one device in one process (GOMAXPROCS %d), HTTP on 127.0.0.1, logs (durability %s) and view files on disk in %s. ", command, runtime.GOMAXPROCS(0), c.Durability, c.Dir)
 	if res.Runs > 1 {
 		fmt.Fprintf(w, "Medians of %d runs (the run with the median wall time for each batch size). ", res.Runs)
 	}

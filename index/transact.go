@@ -220,6 +220,18 @@ func (tx *Tx) Stage(recs ...log.Record) error {
 	return nil
 }
 
+// HasChecks reports whether any view has checks (view.Checker): whether
+// Check can reject anything. With none, fn may stage a task's records after
+// handling several, not before each Check.
+func (tx *Tx) HasChecks() bool {
+	for _, f := range tx.ix.files {
+		if f.HasChecks() {
+			return true
+		}
+	}
+	return false
+}
+
 // Check runs the views' checks (view.Checker: the -- sluice:check KIND
 // sections of SQL views) for task t against the views as they are now,
 // records staged so far included, and returns the first reason to reject

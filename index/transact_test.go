@@ -484,3 +484,34 @@ func TestTransactNeedsWriter(t *testing.T) {
 		t.Fatalf("Transact over a Reader = %v, want ErrNotAppendable", err)
 	}
 }
+
+// TestTransactHasChecks: Tx.HasChecks says whether a view of the
+// Indexer's files checks tasks: the timers SQL view does (-- sluice:check),
+// a KV view alone does not.
+func TestTransactHasChecks(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	l, err := log.Open(filepath.Join(dir, "log"), log.Options{Durability: log.SyncNone})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	kv := openView(t, filepath.Join(dir, "kv.db"), &viewtest.KV{ViewName: "kv", ViewVersion: 1})
+	timers := openView(t, filepath.Join(dir, "timers.db"), timersView(t))
+	for _, c := range []struct {
+		files []*view.File
+		want  bool
+	}{{[]*view.File{kv}, false}, {[]*view.File{kv, timers}, true}} {
+		ix, err := index.New(l, c.files, index.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got bool
+		if _, err := ix.Transact(ctx, func(tx *index.Tx) error { got = tx.HasChecks(); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if got != c.want {
+			t.Fatalf("HasChecks with %d files = %v, want %v", len(c.files), got, c.want)
+		}
+	}
+}

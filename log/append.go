@@ -27,18 +27,23 @@ import (
 // valid (else ErrInvalid); otherwise Append appends nothing. An Append that
 // has started writing is not interrupted by ctx.
 func (l *Log) Append(ctx context.Context, recs ...Record) ([]Seq, error) {
+	return l.append(ctx, recs, l.opts.Durability != SyncNone, l.group)
+}
+
+// append is Append, syncing or not, through the group committer if set.
+func (l *Log) append(ctx context.Context, recs []Record, sync bool, group *committer) ([]Seq, error) {
 	if err := l.check(recs); err != nil {
 		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if l.group != nil {
-		return l.group.append(recs)
+	if group != nil {
+		return group.append(recs)
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	first, err := l.commit([][]Record{recs}, 0)
+	first, err := l.commitAt([][]Record{recs}, 0, time.Now(), sync)
 	if err != nil {
 		return nil, err
 	}
@@ -112,11 +117,12 @@ type tailState struct {
 // failure it cuts what it wrote. It returns the seq of the first record.
 // extra is added to every record's flags (flagLost). mu must be held.
 func (l *Log) commit(calls [][]Record, extra byte) (Seq, error) {
-	return l.commitAt(calls, extra, time.Now())
+	return l.commitAt(calls, extra, time.Now(), l.opts.Durability != SyncNone)
 }
 
-// commitAt is commit with the append time at.
-func (l *Log) commitAt(calls [][]Record, extra byte, at time.Time) (Seq, error) {
+// commitAt is commit with the append time at; sync says whether to fsync
+// (and move the durable mark) before publishing.
+func (l *Log) commitAt(calls [][]Record, extra byte, at time.Time, sync bool) (Seq, error) {
 	if l.closed {
 		return 0, ErrClosed
 	}
@@ -125,7 +131,7 @@ func (l *Log) commitAt(calls [][]Record, extra byte, at time.Time) (Seq, error) 
 	}
 	pre := tailState{last: Seq(l.last.Load()), first: l.tailFirst, size: l.tailSize}
 	n, err := l.write(calls, extra, at)
-	if err == nil && l.opts.Durability != SyncNone {
+	if err == nil && sync {
 		if err = l.w.Sync(); err != nil {
 			err = fmt.Errorf("sync: %w", err)
 		}
@@ -135,8 +141,11 @@ func (l *Log) commitAt(calls [][]Record, extra byte, at time.Time) (Seq, error) 
 	}
 	last := pre.last + Seq(n)
 	l.publish(last)
-	if l.opts.Durability != SyncNone {
-		// The entries are durable: the mark may cover them. It is not
+	if sync {
+		// The entries are durable, and so is everything written before
+		// them (an fsync covers the whole tail segment; tidwall/wal syncs
+		// a segment before it starts the next): the mark may cover them.
+		// It is not
 		// fsynced here (it may lag); a failure is reported by Close.
 		if err := l.head.set(last, false); err != nil {
 			l.headErr = err

@@ -42,7 +42,7 @@ func (l *Log) AppendFunc(ctx context.Context, fn func(next Seq, at time.Time) ([
 	if err := l.check(recs); err != nil {
 		return nil, err
 	}
-	first, err := l.commitAt([][]Record{recs}, 0, at)
+	first, err := l.commitAt([][]Record{recs}, 0, at, l.opts.Durability != SyncNone)
 	if err != nil {
 		return nil, err
 	}

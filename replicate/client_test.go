@@ -262,3 +262,43 @@ func copyDir(t *testing.T, from, to string) {
 		}
 	}
 }
+
+// TestPullNoSync: pulled entries do not pay an fsync of their own on a log
+// that syncs every Append (the durable mark stays where the device's own
+// appends put it), the next local Append covers them, and a client with a
+// state file syncs them before it saves positions past them.
+func TestPullNoSync(t *testing.T) {
+	ctx := context.Background()
+	srv := openLog(t)
+	appendBatch(t, srv, 0, 5, nil)
+	url, _ := serveLog(t, srv, ServerOptions{})
+	dir := t.TempDir()
+	dev, err := log.Open(filepath.Join(dir, "log"), log.Options{Durability: log.SyncAlways})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { dev.Close() })
+	if _, err := dev.Append(ctx, log.Record{Payload: []byte(`{"local":1}`)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := newClient(t, dev, ClientOptions{}).Pull(ctx, Peer{URL: url}); err != nil {
+		t.Fatal(err)
+	}
+	if last, _ := dev.Last(); last != 6 || dev.Mark() != 1 {
+		t.Fatalf("after the pull: last %d, mark %d; want 6 and 1 (pulled entries not synced one by one)", last, dev.Mark())
+	}
+	if _, err := dev.Append(ctx, log.Record{Payload: []byte(`{"local":2}`)}); err != nil {
+		t.Fatal(err)
+	}
+	if m := dev.Mark(); m != 7 {
+		t.Fatalf("mark after a local Append = %d, want 7", m)
+	}
+	appendBatch(t, srv, 100, 3, nil)
+	c := newClient(t, dev, ClientOptions{StatePath: filepath.Join(dir, "peers.json")})
+	if _, err := c.Pull(ctx, Peer{URL: url}); err != nil {
+		t.Fatal(err)
+	}
+	if last, _ := dev.Last(); last != 10 || dev.Mark() != 10 {
+		t.Fatalf("after a pull with a state file: last %d, mark %d; want both 10 (synced before the positions are saved)", last, dev.Mark())
+	}
+}

@@ -18,6 +18,14 @@
 // file (peers.json) saves positions past entries that were skipped; it is
 // written only once what it covers is durable.
 //
+// Pulled entries are appended without an fsync of their own
+// (log.Log.AppendNoSync), whatever the log's durability: they survive a
+// kill -9, become durable with the next Append that syncs, and a power loss
+// that cuts them off only means pulling them again (the position comes
+// from the log). So a device's own appends (a task, its task.send) do not
+// wait behind the fsync of a pull, and an answer pulled is visible to the
+// indexer without one.
+//
 // # Protocol (HTTP/1.1, under /v1)
 //
 //	GET /v1/status      JSON Status: node id, last seq, clock

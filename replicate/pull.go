@@ -311,7 +311,7 @@ func (c *Client) appendGroups(ctx context.Context, ps *PeerStatus, node log.Node
 		if len(recs) == 0 || appendErr != nil {
 			return
 		}
-		seqs, err := c.log.Append(ctx, recs...)
+		seqs, err := c.log.AppendNoSync(ctx, recs...)
 		if err != nil {
 			// Some IDs were added to the set for entries not appended:
 			// read it all again before the next pull.

@@ -413,9 +413,10 @@ type callFailed struct {
 
 func (e *callFailed) Error() string { return e.err.Error() }
 
-// transact handles the group's calls inside one Indexer.Transact: each
-// task's records are applied to the views as it is handled, so the SQL
-// checks of every task see every task before it. A call whose handler or
+// transact handles the group's calls inside one Indexer.Transact: with
+// checks in the views, each task's records are applied to the views as it
+// is handled, so the SQL checks of every task see every task before it;
+// without, each call's records are applied after its last task. A call whose handler or
 // checks fail rolls the whole Transact back; it is answered 503, dropped,
 // and the rest of the group is run again (at most once per call).
 func (s *TaskServer) transact(group []*taskCall) ([][]staged, log.Seq, error) {
@@ -423,18 +424,36 @@ func (s *TaskServer) transact(group []*taskCall) ([][]staged, log.Seq, error) {
 		plans := make([][]staged, len(group))
 		inGroup := map[taskKey]bool{}
 		first, err := s.opts.Indexer.Transact(s.ctx, func(tx *index.Tx) error {
+			// Without checks, nothing reads the views between tasks: a
+			// call's records are staged at once, after its last task
+			// (one view apply per request, not per task).
+			checks := tx.HasChecks()
 			n := 0
+			var held []log.Record
 			for ci, c := range group {
 				if c == nil {
 					continue
 				}
-				check := func(t Task) (string, error) {
-					return tx.Check(c.ctx, view.CheckTask{ID: t.ID, Kind: t.Kind, Queue: t.Queue, Node: t.Node, Scope: t.Scope, Payload: t.Payload})
-				}
-				plan, err := s.handleCall(c, n, inGroup, check, func(r []log.Record) error {
+				var check func(Task) (string, error)
+				stage := func(r []log.Record) error {
 					n += len(r)
-					return tx.Stage(r...)
-				})
+					held = append(held, r...)
+					return nil
+				}
+				if checks {
+					check = func(t Task) (string, error) {
+						return tx.Check(c.ctx, view.CheckTask{ID: t.ID, Kind: t.Kind, Queue: t.Queue, Node: t.Node, Scope: t.Scope, Payload: t.Payload})
+					}
+					stage = func(r []log.Record) error {
+						n += len(r)
+						return tx.Stage(r...)
+					}
+				}
+				plan, err := s.handleCall(c, n, inGroup, check, stage)
+				if err == nil && len(held) > 0 {
+					err = tx.Stage(held...)
+				}
+				held = held[:0]
 				if err != nil {
 					return &callFailed{ci, err}
 				}

@@ -60,3 +60,15 @@ func (f *File) Check(ctx context.Context, t CheckTask) (string, error) {
 	}
 	return "", nil
 }
+
+// HasChecks reports whether a view of the file is a Checker: whether Check
+// can reject anything. Like Check, it must not run concurrently with other
+// methods but Status, Applied, MinSince and Err.
+func (f *File) HasChecks() bool {
+	for _, vs := range f.views {
+		if _, ok := vs.w.(Checker); ok {
+			return true
+		}
+	}
+	return false
+}

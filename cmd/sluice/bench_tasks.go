@@ -70,6 +70,9 @@ func runBenchTasks(ctx context.Context, e *env, o *benchTasksOptions, command st
 			return usagef("--batch %d: want 1 to 5", b)
 		}
 	}
+	// The server and the device follow and index as sluice serve and
+	// sluice sync do: with their GOMAXPROCS.
+	schedulePromptly()
 	cfg := bench.TasksConfig{Dir: o.dir, RoundTrips: o.roundTrips, Tasks: o.tasks, Queues: o.queues, BatchSizes: o.batches, Durability: d}
 	var runs []*bench.TasksResult
 	for i := range o.runs {
