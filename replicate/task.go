@@ -22,6 +22,10 @@ type TaskRequest struct {
 	Node  string     `json:"node"`
 	Queue string     `json:"queue"`
 	Tasks []WireTask `json:"tasks"`
+	// Server, if set, is the node id the device takes the server to be
+	// (the one it pulled from or sent to before): another server answers
+	// 409 node_mismatch and applies nothing, as a pull is refused.
+	Server string `json:"server,omitempty"`
 }
 
 // WireTask is one task of a TaskRequest.
@@ -37,6 +41,8 @@ type WireTask struct {
 // TaskResponse is the answer to a POST /v1/tasks the server applied (200):
 // one answer per task, in the request's order.
 type TaskResponse struct {
+	// Server is the server's node id.
+	Server  string       `json:"server"`
 	Answers []TaskAnswer `json:"answers"`
 }
 
