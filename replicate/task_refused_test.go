@@ -13,8 +13,8 @@ import (
 	"github.com/sluicedb/sluice/log"
 )
 
-// The defects a first user of tasks over sync found (internal/firstuser2,
-// now these tests): a token pre-empting another's tasks by naming its
+// The defects a first user of tasks over sync found (reproduced first by
+// shell scripts, now by these tests and cmd/sluice's task_peer_test.go): a token pre-empting another's tasks by naming its
 // device's node, tasks sent to a replaced server, and refusals for good
 // (403, 413) retried forever.
 
