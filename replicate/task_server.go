@@ -222,16 +222,8 @@ func (s *TaskServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	var req TaskRequest
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxTaskBody))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			writeError(w, http.StatusRequestEntityTooLarge, codeTooLarge, "task request: the body is over %d bytes, the limit (nothing was applied)", tooBig.Limit)
-			return
-		}
-		writeError(w, http.StatusBadRequest, codeBadRequest, "task request: %v (nothing was applied)", err)
+	req, ok := readTaskRequest(w, r, maxTaskBody, s.opts.MaxRecordSize) // task_request.go
+	if !ok {
 		return
 	}
 	node, err := req.check()
@@ -244,10 +236,6 @@ func (s *TaskServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	for _, t := range req.Tasks {
-		if len(t.Payload) > s.opts.MaxRecordSize {
-			writeTaskError(w, http.StatusRequestEntityTooLarge, codeTooLarge, t.ID, "task %q: its payload is %d bytes, over the %d bytes a record of this server's log may hold (nothing was applied)", t.ID, len(t.Payload), s.opts.MaxRecordSize)
-			return
-		}
 		if t.Scope == "" && !who.scopes.all {
 			writeTaskError(w, http.StatusForbidden, codeForbidden, t.ID, "task %q has no scope: only a token reading every scope (*) may send one; give the task the user's scope", t.ID)
 			return
