@@ -82,18 +82,28 @@
 // the device's order, the next request of a queue only once the previous
 // one is answered:
 //
-//	POST /v1/tasks  {"node": DEVICE, "queue": Q, "tasks": [{"id", "kind", "seq", "scope", "payload"}]}
-//	200             {"answers": [{"id", "outcome": "succeeded"|"failed", "reason", "answer": NODE/SEQ, "results": [NODE/SEQ]}]}
+//	POST /v1/tasks  {"node": DEVICE, "queue": Q, "server": NODE, "tasks": [{"id", "kind", "seq", "scope", "payload"}]}
+//	200             {"server": NODE, "answers": [{"id", "outcome": "succeeded"|"failed", "reason", "answer": NODE/SEQ, "results": [NODE/SEQ]}]}
 //	503, 429        nothing of the batch was applied; Retry-After says when to try again
-//	400             a malformed request (nothing applied); 401/403 as for sync: a task's
-//	                scope must be one of the token's (a task without one needs "*")
+//	400             a malformed request (nothing applied)
+//	401             no or a bad token, as for sync
+//	403, 413        nothing applied; {"error", "message", "task": ID}: that task is refused
+//	                for good — its scope is not one of the token's (a task without one needs
+//	                "*"), or its payload is over the server's record limit; the device fails
+//	                it (an answer entry of its own) and sends the others again
+//	409             node_mismatch: "server" (the node the device pulled from or sent to
+//	                before) is not this server's, whose log was replaced: nothing applied
+//
+// Task ids are deduplicated per (token, device node, id): the node a request
+// names is the device's claim, not proven, so a token cannot pre-empt or be
+// answered with another token's tasks by naming its device's node.
 //
 // The server applies a batch all or nothing: per task its handler's result
 // entries then one task.answer entry, for the whole batch (and the other
 // batches waiting, handled one after the other) in one atomic Append, or in
 // one Indexer.Transact when it indexes views, so that SQL checks see every
-// task before them. Task ids are deduplicated per device: a task answered
-// before gets the same answer, applied nothing twice. The answers and
+// task before them. A task answered before gets the same answer, applied
+// nothing twice. The answers and
 // results carry the task's scope and reach the user's devices through log
 // sync; the Sender does not append what the 200 says (see Sender).
 //

@@ -49,6 +49,10 @@ const (
 type errorBody struct {
 	Code    string `json:"error"`
 	Message string `json:"message"`
+	// Task, on an answer to POST /v1/tasks, names the task refused for
+	// good (403 for its scope, 413 for its size): the others of the
+	// request were not applied and may be sent again.
+	Task string `json:"task,omitempty"`
 }
 
 // sentinelOf maps an error code to the sentinel error it matches.

@@ -108,6 +108,13 @@ func readState(path string) (*stateFile, error) {
 func writeState(path string, node log.NodeID, peers []PeerStatus) error {
 	f := stateFile{Node: node.String(), Saved: time.Now().UTC()}
 	for _, p := range peers {
+		if p.Node.IsZero() {
+			// Never answered (a mistyped URL, a server down, a refused
+			// token): a peer is remembered from its first successful
+			// contact only, or a later sync would pull from it, and send
+			// it tasks, forever.
+			continue
+		}
 		pj := peerJSON{PeerStatus: p}
 		if !p.Node.IsZero() {
 			pj.NodeHex = p.Node.String()

@@ -22,6 +22,10 @@ type TaskRequest struct {
 	Node  string     `json:"node"`
 	Queue string     `json:"queue"`
 	Tasks []WireTask `json:"tasks"`
+	// Server, if set, is the node id the device takes the server to be
+	// (the one it pulled from or sent to before): another server answers
+	// 409 node_mismatch and applies nothing, as a pull is refused.
+	Server string `json:"server,omitempty"`
 }
 
 // WireTask is one task of a TaskRequest.
@@ -37,6 +41,8 @@ type WireTask struct {
 // TaskResponse is the answer to a POST /v1/tasks the server applied (200):
 // one answer per task, in the request's order.
 type TaskResponse struct {
+	// Server is the server's node id.
+	Server  string       `json:"server"`
 	Answers []TaskAnswer `json:"answers"`
 }
 
@@ -99,9 +105,24 @@ var Accept Handler = HandlerFunc(func(ctx context.Context, t Task) (TaskResult, 
 })
 
 // ResultPayload returns the payload of a task.result entry for t holding
-// payload.
+// payload, which must be JSON (it panics otherwise, as tasks.Entry.Marshal
+// does).
 func ResultPayload(t Task, payload json.RawMessage) []byte {
-	return tasks.Entry{Kind: tasks.KindResult, Task: &tasks.Ref{Node: t.Node.String(), ID: t.ID, Queue: t.Queue, Kind: t.Kind}, Payload: payload}.Marshal()
+	e := tasks.Entry{Kind: tasks.KindResult, Task: &tasks.Ref{Node: t.Node.String(), ID: t.ID, Queue: t.Queue, Kind: t.Kind}}
+	if len(payload) == 0 || !json.Valid(payload) {
+		e.Payload = payload
+		return e.Marshal()
+	}
+	// The entry without its payload, then the payload spliced in as it
+	// is: one buffer of the final size, where Marshal would compact the
+	// payload into a growing buffer and copy it out (3 times a payload
+	// of up to 16 MiB).
+	head := e.Marshal()
+	out := make([]byte, 0, len(head)+len(`,"payload":`)+len(payload))
+	out = append(out, head[:len(head)-1]...)
+	out = append(out, `,"payload":`...)
+	out = append(out, payload...)
+	return append(out, '}')
 }
 
 // check validates a request: a node, a queue, 1 to MaxTasksPerRequest

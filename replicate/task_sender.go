@@ -36,6 +36,12 @@ var (
 type SenderOptions struct {
 	// Server is where tasks go (POST URL/v1/tasks), with the token.
 	Server Peer
+	// ServerNode is the node id the server must be: the one a Client
+	// recorded for it (PeerStatus.Node). Every request names it, and a
+	// server with another node id (its log was replaced) refuses it, 409
+	// node_mismatch, applying nothing, as it refuses a pull. Zero: the
+	// node of the first server that answers, for the Sender's life.
+	ServerNode log.NodeID
 	// HTTPClient makes the requests; default one with connect and header
 	// timeouts.
 	HTTPClient *http.Client
@@ -106,6 +112,7 @@ type Sender struct {
 	byID    map[string]*sendTask
 	done    map[string]string // finished tasks: id -> state
 	started bool
+	server  log.NodeID // the server's node: opts.ServerNode, or as first answered
 }
 
 // sendQueue is a queue's tasks waiting for an answer, in order.
@@ -166,7 +173,8 @@ func NewSender(l *log.Log, opts SenderOptions) (*Sender, error) {
 	}
 	s := &Sender{log: l, node: l.Node(), opts: opts, http: opts.HTTPClient,
 		url:  strings.TrimRight(opts.Server.URL, "/") + "/v1/tasks",
-		kick: make(chan struct{}, 1), queues: map[string]*sendQueue{}, byID: map[string]*sendTask{}, done: map[string]string{}}
+		kick: make(chan struct{}, 1), queues: map[string]*sendQueue{}, byID: map[string]*sendTask{}, done: map[string]string{},
+		server: opts.ServerNode}
 	if s.http == nil {
 		s.http = defaultHTTPClient()
 		s.http.Transport.(*http.Transport).MaxIdleConnsPerHost = 64
@@ -488,14 +496,27 @@ func (s *Sender) release(b batch) {
 }
 
 // retryError is a failed request: what went wrong, how long the server
-// asked to wait, and whether an answer said nothing was applied.
+// asked to wait, and whether an answer said nothing was applied. stuck: the
+// server refuses the device itself (401, a 403 naming no task, 409
+// node_mismatch): no retry mends that without a change by a person, so the
+// queue is reported stuck at once.
 type retryError struct {
 	msg        string
 	retryAfter time.Duration
 	answered   bool
+	stuck      bool
 }
 
 func (e *retryError) Error() string { return e.msg }
+
+// refusedError is a request the server refused for good because of one of
+// its tasks (403 for its scope, 413 for its size), applying none of them:
+// that task fails, the others are sent again.
+type refusedError struct {
+	id, msg string
+}
+
+func (e *refusedError) Error() string { return e.msg }
 
 // send sends one batch and applies the outcome.
 func (s *Sender) send(ctx context.Context, b batch) {
@@ -522,7 +543,47 @@ func (s *Sender) send(ctx context.Context, b batch) {
 		s.poke()
 		return
 	}
+	var rf *refusedError
+	if errors.As(err, &rf) {
+		s.refused(ctx, b, rf)
+		return
+	}
 	s.retry(ctx, b, err)
+}
+
+// refused fails the task the server refused for good, with an answer entry
+// of the device's own (the server wrote none: it applied nothing), so that
+// the views roll it back and the queue goes on; the rest of the batch is
+// sent again at once.
+func (s *Sender) refused(ctx context.Context, b batch, rf *refusedError) {
+	s.mu.Lock()
+	var t *sendTask
+	for _, x := range b.tasks {
+		x.maybeApplied = x.prevMaybe // answered: nothing was applied
+		if x.id == rf.id {
+			t = x
+		}
+	}
+	rec := log.Record{Origin: log.Local, Scope: t.scope, Payload: tasks.Entry{Kind: tasks.KindAnswer, Node: s.node.String(),
+		ID: t.id, Queue: t.queue, Type: t.kind, Seq: t.seq, Outcome: tasks.Failed, Reason: "refused by the server: " + rf.msg}.Marshal()}
+	s.mu.Unlock()
+	// Appended before the task leaves the queue: were it lost, the task
+	// would be sent again and refused again.
+	if _, err := s.log.Append(ctx, rec); err != nil {
+		if ctx.Err() == nil && s.opts.Logger != nil {
+			s.opts.Logger.Warn("tasks: record a task the server refused", "task", t.id, "err", err)
+		}
+		s.retry(ctx, b, &retryError{msg: rf.msg, answered: true}) // with backoff
+		return
+	}
+	s.mu.Lock()
+	s.finish(t.id, tasks.Failed)
+	s.release(b)
+	s.mu.Unlock()
+	if s.opts.Logger != nil {
+		s.opts.Logger.Info("tasks: the server refused a task for good", "queue", b.q.name, "task", t.id, "reason", rf.msg)
+	}
+	s.poke()
 }
 
 // appendDurable appends recs and has them on disk before it returns,
@@ -583,7 +644,7 @@ func (s *Sender) retry(ctx context.Context, b batch, err error) {
 	recs := []log.Record{{Origin: log.Local, Scope: head.scope, Payload: tasks.Entry{Kind: tasks.KindRetry, IDs: ids,
 		Error: err.Error(), NextAttemptAt: now.Add(wait).UnixMilli(), Unknown: !answered}.Marshal()}}
 	var stuck *StuckQueue
-	if !head.stuck && (head.attempts >= s.opts.StuckAttempts || now.Sub(head.firstFail) >= s.opts.StuckAfter) {
+	if !head.stuck && ((answered && re.stuck) || head.attempts >= s.opts.StuckAttempts || now.Sub(head.firstFail) >= s.opts.StuckAfter) {
 		head.stuck = true
 		stuck = &StuckQueue{Queue: head.queue, Task: head.id, Attempts: head.attempts, Error: err.Error(), FirstFail: head.firstFail}
 		recs = append(recs, log.Record{Origin: log.Local, Scope: head.scope, Payload: tasks.Entry{Kind: tasks.KindStuck,
@@ -613,7 +674,13 @@ const maxAnswerBody = 1 << 20
 
 // post sends a batch and returns the answers, one per task in order.
 func (s *Sender) post(ctx context.Context, b batch) ([]TaskAnswer, error) {
+	s.mu.Lock()
+	server := s.server
+	s.mu.Unlock()
 	req := TaskRequest{Node: s.node.String(), Queue: b.q.name, Tasks: make([]WireTask, len(b.tasks))}
+	if !server.IsZero() {
+		req.Server = server.String()
+	}
 	for i, t := range b.tasks {
 		req.Tasks[i] = WireTask{ID: t.id, Kind: t.kind, Seq: t.seq, Scope: t.scope, Payload: t.payload}
 	}
@@ -647,7 +714,19 @@ func (s *Sender) post(ctx context.Context, b batch) ([]TaskAnswer, error) {
 		if json.Unmarshal(raw, &eb) == nil && eb.Message != "" {
 			msg = eb.Message
 		}
-		re := &retryError{msg: fmt.Sprintf("%s: %d %s", s.url, resp.StatusCode, msg), answered: true}
+		msg = fmt.Sprintf("%s: %d %s", s.url, resp.StatusCode, msg)
+		if eb.Task != "" && (resp.StatusCode == http.StatusForbidden || resp.StatusCode == http.StatusRequestEntityTooLarge) &&
+			slices.ContainsFunc(b.tasks, func(t *sendTask) bool { return t.id == eb.Task }) {
+			return nil, &refusedError{id: eb.Task, msg: msg}
+		}
+		re := &retryError{msg: msg, answered: true}
+		switch {
+		case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
+			re.stuck = true
+		case eb.Code == codeNodeMismatch:
+			re.stuck = true
+			re.msg += " (if that server was replaced on purpose: sluice sync --forget URL, then sync again)"
+		}
 		if n, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && n > 0 {
 			re.retryAfter = time.Duration(n) * time.Second
 		}
@@ -656,6 +735,19 @@ func (s *Sender) post(ctx context.Context, b batch) ([]TaskAnswer, error) {
 	var tr TaskResponse
 	if err := json.Unmarshal(raw, &tr); err != nil {
 		return nil, &retryError{msg: fmt.Sprintf("%s: bad answer: %v", s.url, err)}
+	}
+	if node, err := log.ParseNodeID(tr.Server); err == nil && !node.IsZero() {
+		s.mu.Lock()
+		if s.server.IsZero() {
+			s.server = node
+		}
+		known := s.server
+		s.mu.Unlock()
+		if node != known {
+			// Not the server asked for, yet it applied the tasks: a
+			// server that does not check (it cannot be one of ours).
+			return nil, &retryError{msg: fmt.Sprintf("%s: answered as node %s, not %s", s.url, node, known), stuck: true}
+		}
 	}
 	if len(tr.Answers) != len(b.tasks) {
 		return nil, &retryError{msg: fmt.Sprintf("%s: %d answers for %d tasks", s.url, len(tr.Answers), len(b.tasks))}

@@ -49,6 +49,11 @@ type TaskServerOptions struct {
 	// batches, before they are answered: a hook for tests that kill the
 	// server there.
 	AfterAppend func()
+	// MaxRecordSize is the largest record the server's log takes (its
+	// log.Options.MaxRecordSize); default log.DefaultMaxRecordSize. A task
+	// whose payload is larger is refused 413; a task whose handler returns
+	// a larger record fails (a permanent answer naming the limit).
+	MaxRecordSize int
 	// Logger gets a line per handler panic and failed append (error level).
 	Logger *slog.Logger
 }
@@ -64,6 +69,16 @@ type TaskServerOptions struct {
 // the server knows every task it answered (it reads its answer entries from
 // the log when it starts), and answers a task sent again from what it
 // appended then, applying nothing twice.
+//
+// The dedup key is (token, device node, task id): the name of the token
+// that sent the task is part of it (each answer entry names it), since
+// nothing binds the node id a request names to its sender. A token can thus
+// never pre-empt, nor be answered with, another token's tasks, whatever
+// node id it claims; the devices of one user sharing a token are told
+// apart by their node ids. A token revoked and added again under the same
+// name keeps its tasks (what `sluice token` tells to do when rotating one);
+// a device moved to a token of another name has the tasks it had sent and
+// not seen answered applied again under the new name.
 //
 // ServeHTTP is safe for concurrent use. Close stops the worker.
 type TaskServer struct {
@@ -83,10 +98,12 @@ type TaskServer struct {
 	handled map[taskKey]handledTask
 }
 
-// taskKey names a task: the device and its id.
+// taskKey names a task: the token that sent it (its name; "" without
+// tokens), the device and the task's id.
 type taskKey struct {
-	node log.NodeID
-	id   string
+	token string
+	node  log.NodeID
+	id    string
 }
 
 // handledTask is what the server answered for a task.
@@ -100,11 +117,13 @@ type handledTask struct {
 type taskCall struct {
 	ctx   context.Context
 	node  log.NodeID
+	token string // the name of the token that sent it; "" without tokens
 	req   TaskRequest
 	reply chan taskReply
 }
 
-// taskReply is what the worker answers a call.
+// taskReply is what the worker answers a call: answers (200), a refusal
+// (code set), or a retryable error.
 type taskReply struct {
 	status  int
 	code    string
@@ -129,6 +148,9 @@ func NewTaskServer(l *log.Log, opts TaskServerOptions) (*TaskServer, error) {
 	}
 	if opts.MaxGroup <= 0 {
 		opts.MaxGroup = 64
+	}
+	if opts.MaxRecordSize <= 0 {
+		opts.MaxRecordSize = log.DefaultMaxRecordSize
 	}
 	s := &TaskServer{log: l, node: l.Node(), opts: opts, handled: map[taskKey]handledTask{},
 		reqs: make(chan *taskCall, opts.MaxWaiting), done: make(chan struct{}),
@@ -160,7 +182,7 @@ func (s *TaskServer) load() error {
 			continue
 		}
 		node, _ := log.ParseNodeID(t.Node)
-		k := taskKey{node, t.ID}
+		k := taskKey{t.Token, node, t.ID}
 		if _, ok := s.handled[k]; !ok {
 			s.handled[k] = handledTask{outcome: t.Outcome, reason: t.Reason, answer: e.Seq, results: t.Results}
 		}
@@ -200,11 +222,8 @@ func (s *TaskServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	var req TaskRequest
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxTaskBody))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		writeError(w, http.StatusBadRequest, codeBadRequest, "task request: %v (nothing was applied)", err)
+	req, ok := readTaskRequest(w, r, maxTaskBody, s.opts.MaxRecordSize) // task_request.go
+	if !ok {
 		return
 	}
 	node, err := req.check()
@@ -212,17 +231,21 @@ func (s *TaskServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, codeInvalid, "task request: %v (nothing was applied)", err)
 		return
 	}
+	if req.Server != "" && req.Server != s.node.String() {
+		writeError(w, http.StatusConflict, codeNodeMismatch, "this is node %s, not %s: its log was replaced (no task was applied)", s.node, req.Server)
+		return
+	}
 	for _, t := range req.Tasks {
 		if t.Scope == "" && !who.scopes.all {
-			writeError(w, http.StatusForbidden, codeForbidden, "task %q has no scope: only a token reading every scope (*) may send one; give the task the user's scope", t.ID)
+			writeTaskError(w, http.StatusForbidden, codeForbidden, t.ID, "task %q has no scope: only a token reading every scope (*) may send one; give the task the user's scope", t.ID)
 			return
 		}
 		if !who.scopes.visible(t.Scope) {
-			writeError(w, http.StatusForbidden, codeForbidden, "task %q has scope %q, which token %q does not have", t.ID, t.Scope, who.name)
+			writeTaskError(w, http.StatusForbidden, codeForbidden, t.ID, "task %q has scope %q, which token %q does not have", t.ID, t.Scope, who.name)
 			return
 		}
 	}
-	call := &taskCall{ctx: r.Context(), node: node, req: req, reply: make(chan taskReply, 1)}
+	call := &taskCall{ctx: r.Context(), node: node, token: who.name, req: req, reply: make(chan taskReply, 1)}
 	select {
 	case <-s.ctx.Done():
 		s.retryLater(w, http.StatusServiceUnavailable, "the server is stopping")
@@ -252,7 +275,14 @@ func (s *TaskServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
-	json.NewEncoder(w).Encode(TaskResponse{Answers: rep.answers})
+	json.NewEncoder(w).Encode(TaskResponse{Server: s.node.String(), Answers: rep.answers})
+}
+
+// writeTaskError is writeError for a refusal of one task of a request.
+func writeTaskError(w http.ResponseWriter, status int, code, task, format string, args ...any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(errorBody{Code: code, Message: fmt.Sprintf(format, args...), Task: task})
 }
 
 // retryLater answers that nothing was applied and when to try again.
@@ -364,7 +394,8 @@ func (s *TaskServer) apply(group []*taskCall) {
 		}
 		answers := make([]TaskAnswer, len(plans[ci]))
 		for i, p := range plans[ci] {
-			answers[i] = s.answerOf(p.key.id, s.handled[p.key])
+			h, _ := s.answered(p.key)
+			answers[i] = s.answerOf(p.key.id, h)
 		}
 		c.reply <- taskReply{status: http.StatusOK, answers: answers}
 	}
@@ -387,7 +418,7 @@ func (s *TaskServer) appendPlain(group []*taskCall) ([][]staged, log.Seq, error)
 		if err != nil {
 			recs = recs[:mark]
 			for _, t := range c.req.Tasks {
-				delete(inGroup, taskKey{c.node, t.ID})
+				delete(inGroup, taskKey{c.token, c.node, t.ID})
 			}
 			c.reply <- taskReply{status: http.StatusServiceUnavailable, message: err.Error()}
 			group[ci] = nil
@@ -490,8 +521,8 @@ func (s *TaskServer) answerOf(id string, h handledTask) TaskAnswer {
 // applied: the caller drops what it staged.
 func (s *TaskServer) handleCall(c *taskCall, at int, inGroup map[taskKey]bool, check func(Task) (string, error), stage func([]log.Record) error) (plan []staged, err error) {
 	for _, t := range c.req.Tasks {
-		k := taskKey{c.node, t.ID}
-		if h, ok := s.handled[k]; ok {
+		k := taskKey{c.token, c.node, t.ID}
+		if h, ok := s.answered(k); ok {
 			plan = append(plan, staged{key: k, old: &h})
 			continue
 		}
@@ -513,6 +544,11 @@ func (s *TaskServer) handleCall(c *taskCall, at int, inGroup map[taskKey]bool, c
 			}
 		}
 		p := staged{key: k, first: at, outcome: tasks.Succeeded}
+		for i, r := range res.Records {
+			if len(r.Payload) > s.opts.MaxRecordSize && res.Reason == "" {
+				res.Reason = fmt.Sprintf("result %d of the task is %d bytes, over the %d bytes a record of the server's log may hold", i+1, len(r.Payload), s.opts.MaxRecordSize)
+			}
+		}
 		if res.Reason != "" {
 			p.outcome, p.reason = tasks.Failed, res.Reason
 			res.Records = nil
@@ -529,7 +565,7 @@ func (s *TaskServer) handleCall(c *taskCall, at int, inGroup map[taskKey]bool, c
 		p.results = len(res.Records)
 		recs = append(recs, log.Record{Origin: log.Local, Scope: t.Scope, Payload: tasks.Entry{
 			Kind: tasks.KindAnswer, Node: c.node.String(), ID: t.ID, Queue: c.req.Queue, Type: t.Kind, Seq: t.Seq,
-			Outcome: p.outcome, Reason: p.reason, Results: p.results}.Marshal()})
+			Outcome: p.outcome, Reason: p.reason, Results: p.results, Token: c.token}.Marshal()})
 		if err := stage(recs); err != nil {
 			return nil, fmt.Errorf("task %q: %w", t.ID, err)
 		}
@@ -538,6 +574,17 @@ func (s *TaskServer) handleCall(c *taskCall, at int, inGroup map[taskKey]bool, c
 		plan = append(plan, p)
 	}
 	return plan, nil
+}
+
+// answered returns what the server answered for the task k names. An
+// answer written before answers named their token (token "") counts for
+// every token: the task was answered then, whoever sends it again now.
+func (s *TaskServer) answered(k taskKey) (handledTask, bool) {
+	h, ok := s.handled[k]
+	if !ok && k.token != "" {
+		h, ok = s.handled[taskKey{"", k.node, k.id}]
+	}
+	return h, ok
 }
 
 // call runs the handler, turning a panic into an error (logged).

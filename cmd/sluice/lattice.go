@@ -74,6 +74,11 @@ the entry (an indexer must run).`,
 			if !c.Flags().Changed("json") {
 				return usagef("give the delta with --json '{\"KEY\": {\"FIELD_counter\": 1}}'")
 			}
+			if c.Flags().Changed("user") && o.user == "" {
+				// An empty $USER_ID, say: writing shared keys instead of
+				// the user's private ones would show them to every user.
+				return usagef("--user \"\": give the user whose private keys these are (--user 7777), or leave --user out for keys every user sees")
+			}
 			if err := checkTimeout(o.timeout); err != nil {
 				return err
 			}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -140,5 +141,18 @@ func TestLatticeGetWatch(t *testing.T) {
 	indexer.Process.Signal(os.Interrupt)
 	if err := waitExit(t, indexer, ixErr, 30*time.Second); err != nil {
 		t.Errorf("index --follow: %v", err)
+	}
+}
+
+// TestLatticePutEmptyUser: --user "" (an unset variable, say) is a usage
+// error, not shared keys every user would see; nothing is appended.
+func TestLatticePutEmptyUser(t *testing.T) {
+	dir := t.TempDir()
+	r := sluice(t, dir, "", "lattice", "put", "prefs", "--user", "", "--json", `{"ui": {"theme_register": [1, "dark"]}}`)
+	if r.code != 2 || !strings.Contains(r.err, `--user ""`) {
+		t.Fatalf("lattice put --user \"\": %+v, want exit 2", r)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "log")); !os.IsNotExist(err) {
+		t.Fatalf("lattice put --user \"\" touched the log (%v)", err)
 	}
 }

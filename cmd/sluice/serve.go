@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
+	"strconv"
 	"sync"
 	"time"
 
@@ -75,6 +76,17 @@ or all of them if it reads every entry (--scope '*').`,
 	return c
 }
 
+// dialable returns an address a client on this machine can dial to reach
+// a listener on addr: an unspecified host (0.0.0.0, ::, listening on every
+// interface) becomes 127.0.0.1.
+func dialable(addr net.Addr) string {
+	ta, ok := addr.(*net.TCPAddr)
+	if !ok || !ta.IP.IsUnspecified() {
+		return addr.String()
+	}
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(ta.Port))
+}
+
 // isLoopback reports whether a listen address only accepts this machine.
 func isLoopback(addr string) (bool, error) {
 	host, _, err := net.SplitHostPort(addr)
@@ -122,6 +134,12 @@ func runServe(ctx context.Context, e *env, o *serveOptions) error {
 	if o.tasks != "off" {
 		o.node.extraViews = serveViews
 	}
+	// Listen first: a busy port fails before DIR is created or opened.
+	ln, err := net.Listen("tcp", o.listen)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	defer ln.Close()
 	n, err := openNode(e, &o.node)
 	if err != nil {
 		return err
@@ -137,15 +155,11 @@ func runServe(ctx context.Context, e *env, o *serveOptions) error {
 		return err
 	}
 	defer closeQueries()
-	ln, err := net.Listen("tcp", o.listen)
-	if err != nil {
-		return fmt.Errorf("serve: %w", err)
-	}
 	scheme := "http"
 	if o.tlsCert != "" {
 		scheme = "https"
 	}
-	url := fmt.Sprintf("%s://%s", scheme, ln.Addr())
+	url := fmt.Sprintf("%s://%s", scheme, dialable(ln.Addr()))
 	if o.tasks != "off" {
 		ts, err := newTaskServer(n, tokens, loopback)
 		if err != nil {

@@ -47,7 +47,9 @@ them and sending tasks as they are added (Ctrl-C to stop); meanwhile sluice appe
 entries to it through the local socket.
 
 The peers (URL and token) are remembered in DIR/replicate/peers.json (mode
-0600): sluice sync alone pulls from them again. sluice status shows where
+0600) once they answered (a mistyped URL is not kept): sluice sync alone
+pulls from them again. Tasks go to the first peer (or --tasks-to), which
+sync names; a server whose log was replaced since is sent nothing. sluice status shows where
 each one stands. A peer that was replaced or cut back, or a damaged stream,
 is an error naming the peer and the position; nothing of it is appended.
 --forget URL forgets a peer, so that a server replaced on purpose can be

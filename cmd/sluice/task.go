@@ -1,13 +1,17 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
+	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -63,7 +67,9 @@ reach every device of that user. With --wait, add waits for the server's
 answer (a running sluice sync --follow sends it and brings the answer back):
 exit status 0 if the task succeeded, 1 if it failed or the wait timed out.`,
 		Example: `  sluice task add --queue reactions --kind react --scope user:7777 --json '{"message":"m1","emoji":"+1"}'
-  sluice task add --queue timers --kind timer.start --id t1 --json '{"timer":"work"}' --wait`,
+  sluice task add --queue timers --kind timer.start --id t1 --json '{"timer":"work"}' --wait
+  jq -c . photo.json | sluice task add --queue uploads --kind photo.add --json -
+  sluice task add --queue uploads --kind photo.add --json @photo.json`,
 		Args: noArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			return runTaskAdd(c.Context(), e, &o)
@@ -72,12 +78,38 @@ exit status 0 if the task succeeded, 1 if it failed or the wait timed out.`,
 	f := c.Flags()
 	f.StringVar(&o.queue, "queue", "", "the queue: its tasks are sent in order, one request at a time (required)")
 	f.StringVar(&o.kind, "kind", "", "what the server should do, for its handler (required)")
-	f.StringVar(&o.payload, "json", "null", "the task's payload, a JSON value")
+	f.StringVar(&o.payload, "json", "null", "the task's payload, a JSON value; - reads it from standard input, @FILE from a file")
 	f.StringVar(&o.id, "id", "", "the task's id, unique on this device (default a random one)")
 	f.StringVar(&o.scope, "scope", "", `the task's scope, e.g. "user:7777": its answer and results get it`)
 	f.BoolVar(&o.wait, "wait", false, "wait for the server's answer; exit 1 if the task failed")
 	f.DurationVar(&o.timeout, "timeout", 30*time.Second, "with --wait, give up after this long")
 	return c
+}
+
+// readTaskPayload returns the payload --json gives: the JSON itself, "-"
+// for standard input, or @FILE for a file's content (a payload too large
+// for the command line). It reads at most one byte past the limit.
+func readTaskPayload(e *env, arg string) ([]byte, error) {
+	var r io.Reader
+	what := "standard input"
+	switch {
+	case arg == "-":
+		r = e.in
+	case strings.HasPrefix(arg, "@"):
+		f, err := os.Open(arg[1:])
+		if err != nil {
+			return nil, usagef("--json %s: %v", arg, err)
+		}
+		defer f.Close()
+		r, what = f, arg[1:]
+	default:
+		return []byte(arg), nil
+	}
+	b, err := io.ReadAll(io.LimitReader(r, maxPayload+1))
+	if err != nil {
+		return nil, fmt.Errorf("--json %s: read %s: %w", arg, what, err)
+	}
+	return bytes.TrimSpace(b), nil
 }
 
 // newTaskID returns a random task id: 16 hex digits.
@@ -96,7 +128,11 @@ func runTaskAdd(ctx context.Context, e *env, o *taskAddOptions) error {
 	case len(o.id) > tasks.MaxIDLen:
 		return usagef("--id: at most %d bytes", tasks.MaxIDLen)
 	}
-	if err := checkPayload([]byte(o.payload)); err != nil {
+	payload, err := readTaskPayload(e, o.payload)
+	if err != nil {
+		return err
+	}
+	if err := checkPayload(payload); err != nil {
 		return usagef("--json %s: %w", abbrev(o.payload), err)
 	}
 	if err := log.CheckScope(o.scope); err != nil {
@@ -107,7 +143,13 @@ func runTaskAdd(ctx context.Context, e *env, o *taskAddOptions) error {
 	} else if row, ok := e.taskRow(ctx, o.id); ok {
 		return fmt.Errorf("task id %q is taken: task of queue %q at seq %d, %s; give another --id", o.id, row.Queue, row.Seq, row.State)
 	}
-	rec := log.Record{Origin: log.Local, Scope: o.scope, Payload: tasks.Entry{Kind: tasks.KindTask, ID: o.id, Queue: o.queue, Type: o.kind, Payload: []byte(o.payload)}.Marshal()}
+	// The server's accept handler writes the payload in a task.result
+	// entry, larger than the task's own: one that cannot fit a record of
+	// a log with the default limit would be refused there for good.
+	if n := len(replicate.ResultPayload(replicate.Task{ID: o.id, Queue: o.queue, Kind: o.kind}, payload)); n > maxPayload {
+		return usagef("--json %s: the payload is %d bytes; the server's result entry holding it would be %d bytes, over the %d bytes a log record may hold", abbrev(o.payload), len(payload), n, maxPayload)
+	}
+	rec := log.Record{Origin: log.Local, Scope: o.scope, Payload: tasks.Entry{Kind: tasks.KindTask, ID: o.id, Queue: o.queue, Type: o.kind, Payload: payload}.Marshal()}
 	seqs, err := appendRecords(ctx, e, log.SyncAlways, [][]log.Record{{rec}})
 	if err != nil {
 		return err
@@ -177,7 +219,7 @@ func (e *env) waitTaskAnswer(ctx context.Context, id string, seq log.Seq, timeou
 	defer cancel()
 	db, err := waitVisible(ctx, e, seq, []string{tasks.Name}, timeout, nil)
 	if err != nil {
-		return r, fmt.Errorf("task %s added at seq %d, but: %w", id, seq, err)
+		return r, fmt.Errorf("task %s added at seq %d (it stays queued, pending), but --wait could not follow it: %w", id, seq, err)
 	}
 	defer db.Close()
 	rd, err := log.OpenReader(e.logDir())
@@ -200,7 +242,7 @@ func (e *env) waitTaskAnswer(ctx context.Context, id string, seq log.Seq, timeou
 		}
 		if err != nil {
 			if errors.Is(err, context.DeadlineExceeded) {
-				return r, fmt.Errorf("task %s is %s after %s (attempts %d%s): is sluice sync --follow running?", id, r.State, timeout, r.Attempts, lastErr(r))
+				return r, fmt.Errorf("--wait timed out after %s with no answer from the server to task %s: the task is still pending (state %s, attempts %d%s); it will be sent and answered while sluice sync --follow runs (sluice tasks shows it, sluice task cancel %s drops it if not sent)", timeout, id, r.State, r.Attempts, lastErr(r), id)
 			}
 			return r, err
 		}

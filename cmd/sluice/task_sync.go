@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/sluicedb/sluice/log"
 	"github.com/sluicedb/sluice/replicate"
 	"github.com/sluicedb/sluice/view/tasks"
 )
@@ -43,7 +44,20 @@ func (f *taskSendFlags) sender(n *node, peers []replicate.Peer) (*replicate.Send
 	if f.to != "" {
 		to = replicate.Peer{URL: strings.TrimRight(f.to, "/"), Token: peers[0].Token}
 	}
-	s, err := replicate.NewSender(n.log, replicate.SenderOptions{Server: to, BatchSize: f.batch,
+	// The node the pull recorded for that URL, if any: the sender is held
+	// to it as the pull is (a replaced server is refused).
+	var node log.NodeID
+	for _, p := range n.client.Peers() {
+		if p.URL == to.URL {
+			node = p.Node
+		}
+	}
+	if node.IsZero() {
+		n.e.notef("tasks go to %s (not contacted yet)", to.URL)
+	} else {
+		n.e.notef("tasks go to %s (node %s)", to.URL, node)
+	}
+	s, err := replicate.NewSender(n.log, replicate.SenderOptions{Server: to, ServerNode: node, BatchSize: f.batch,
 		StuckAttempts: f.stuckAttempts, StuckAfter: f.stuckAfter, Logger: n.logger,
 		OnStuck: func(q replicate.StuckQueue) {
 			n.e.notef("task queue %q is stuck: its head %s failed %d times, last: %s (sluice task cancel %s, or sluice task retry %s)", q.Queue, q.Task, q.Attempts, q.Error, q.Task, q.Task)

@@ -49,6 +49,14 @@ entries without a scope and those of each --scope (an entry's scope, such as
 user:7777; * reads every entry). A name already taken is refused: revoke
 it first.
 
+A token may send tasks (POST /v1/tasks) of its scopes. The server tells
+tasks apart by token name, device and task id, so no token can pre-empt or
+answer another token's tasks, whatever device it claims to be. Give each
+device its own token (alice-phone, alice-laptop), or share one among a
+user's devices: both work. To rotate a token, revoke it and add it again
+under the same name: tasks sent with the old one and not yet seen answered
+are then recognised, not applied a second time.
+
 With --view VIEW it may also run live queries over that view (GET
 /v1/query): views are built from every entry, also those of scopes the
 token does not read, so grant only views that show nothing its reader must

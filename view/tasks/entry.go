@@ -36,7 +36,10 @@ const (
 	// with the user's scope, and replicated to the user's devices. Fields:
 	// node (the device), id, queue, kind, seq (the task's seq on the
 	// device), outcome, reason, results (how many result entries of the
-	// task come right before the answer, in the same Append).
+	// task come right before the answer, in the same Append), token (the
+	// name of the token it was sent with). A device writes one of its own
+	// (failed) for a task the server refused for good without applying
+	// it (403 for its scope, 413 for its size).
 	KindAnswer = "task.answer"
 	// KindResult is what the built-in accept handler appends for a task:
 	// the task (node, id, queue, kind) and its payload.
@@ -80,6 +83,11 @@ type Entry struct {
 	Outcome string  `json:"outcome,omitempty"`
 	Reason  string  `json:"reason,omitempty"`
 	Results int     `json:"results,omitempty"`
+	// Token, on an answer, is the name of the token the task was sent
+	// with ("" for a server without tokens): the server dedups tasks per
+	// (token, node, id), so that no token can pre-empt another's tasks
+	// (see replicate.TaskServer).
+	Token string `json:"token,omitempty"`
 
 	// Task is the task a result entry is for.
 	Task *Ref `json:"task,omitempty"`

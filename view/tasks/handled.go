@@ -14,12 +14,14 @@ const HandledName = "handled_tasks"
 // Handled is the server's view of the tasks it answered, from its answer
 // entries:
 //
-//	handled_tasks(node, task_id, queue, kind, seq, outcome, reason, answer_seq)
+//	handled_tasks(token, node, task_id, queue, kind, seq, outcome, reason, answer_seq)
 //
-// node is the device, seq the task's seq on the device, answer_seq the
-// answer entry's seq in this log. A task is answered once (the server
-// dedups per device), so (node, task_id) is the key; should a log hold two
-// answers for one task, the first in seq order is kept, whatever order
+// token is the name of the token that sent the task ("" without tokens),
+// node the device, seq the task's seq on the device, answer_seq the answer
+// entry's seq in this log. A task is answered once (the server dedups per
+// token and device: a token cannot claim another's tasks by naming its
+// device's node), so (token, node, task_id) is the key; should a log hold
+// two answers for one task, the first in seq order is kept, whatever order
 // they are applied in.
 type Handled struct{}
 
@@ -33,7 +35,7 @@ var (
 func (Handled) Name() string { return HandledName }
 
 // Version implements view.View.
-func (Handled) Version() int { return 1 }
+func (Handled) Version() int { return 2 } // 2: the token column
 
 // AcceptsLocalAhead implements view.LocalAhead.
 func (Handled) AcceptsLocalAhead() bool { return true }
@@ -41,6 +43,7 @@ func (Handled) AcceptsLocalAhead() bool { return true }
 // Schema implements view.View.
 func (Handled) Schema() []string {
 	return []string{`CREATE TABLE handled_tasks(
+  token      TEXT NOT NULL,     -- the name of the token it was sent with ("" without tokens)
   node       TEXT NOT NULL,     -- the device that sent the task
   task_id    TEXT NOT NULL,
   queue      TEXT NOT NULL,
@@ -49,7 +52,7 @@ func (Handled) Schema() []string {
   outcome    TEXT NOT NULL,     -- succeeded or failed
   reason     TEXT,
   answer_seq INTEGER NOT NULL,  -- the answer entry's seq in this log
-  PRIMARY KEY (node, task_id)
+  PRIMARY KEY (token, node, task_id)
 )`}
 }
 
@@ -69,9 +72,9 @@ func (Handled) Decode(e log.Entry) (any, error) {
 
 // Open implements view.View.
 func (Handled) Open(c *view.Conn) (view.Writer, error) {
-	s, err := c.Prepare(`INSERT INTO handled_tasks(node, task_id, queue, kind, seq, outcome, reason, answer_seq)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-ON CONFLICT (node, task_id) DO UPDATE SET queue = ?3, kind = ?4, seq = ?5, outcome = ?6, reason = ?7, answer_seq = ?8
+	s, err := c.Prepare(`INSERT INTO handled_tasks(node, task_id, queue, kind, seq, outcome, reason, answer_seq, token)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+ON CONFLICT (token, node, task_id) DO UPDATE SET queue = ?3, kind = ?4, seq = ?5, outcome = ?6, reason = ?7, answer_seq = ?8
 WHERE answer_seq > ?8`)
 	if err != nil {
 		return nil, err
@@ -95,6 +98,7 @@ func (w *handledWriter) Apply(ctx context.Context, tx *view.Tx, items []view.Ite
 		w.s.Text(t.Outcome)
 		nullText(w.s, t.Reason)
 		w.s.Int(int64(it.Seq))
+		w.s.Text(t.Token)
 	}
 	return w.s.Exec()
 }
