@@ -412,6 +412,27 @@ type batch struct {
 // idleWait is how long Run sleeps with nothing to send and no kick.
 const idleWait = time.Minute
 
+// maxBatchPayload bounds the payload bytes of one request's tasks (a
+// single task may be larger, up to a record): the server appends the
+// answers of a request in one atomic Append, which has a limit of its own
+// (log.DefaultMaxBatchSize); five tasks of 15 MB each would never fit.
+const maxBatchPayload = log.DefaultMaxRecordSize
+
+// batchLen is how many tasks from the head of a queue go in one request:
+// up to max, and no more payload than maxBatchPayload unless the first
+// task alone is larger.
+func batchLen(ts []*sendTask, max int) int {
+	n, size := 0, 0
+	for n < len(ts) && n < max {
+		size += len(ts[n].payload)
+		if n > 0 && size > maxBatchPayload {
+			break
+		}
+		n++
+	}
+	return n
+}
+
 // dispatch starts a request for every queue ready to send, after one
 // Append of their task.send entries, and returns how long to wait before
 // the next queue is due.
@@ -428,7 +449,7 @@ func (s *Sender) dispatch(ctx context.Context, wg *sync.WaitGroup) (time.Duratio
 			wait = min(wait, at.Sub(now))
 			continue
 		}
-		b := batch{q: q, tasks: q.tasks[:min(len(q.tasks), s.opts.BatchSize)]}
+		b := batch{q: q, tasks: q.tasks[:batchLen(q.tasks, s.opts.BatchSize)]}
 		b.tasks = slices.Clone(b.tasks)
 		q.busy = true
 		for _, t := range b.tasks {
@@ -721,7 +742,8 @@ func (s *Sender) post(ctx context.Context, b batch) ([]TaskAnswer, error) {
 		}
 		re := &retryError{msg: msg, answered: true}
 		switch {
-		case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
+		case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden,
+			resp.StatusCode == http.StatusRequestEntityTooLarge: // the whole request: sending it again cannot help
 			re.stuck = true
 		case eb.Code == codeNodeMismatch:
 			re.stuck = true

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -270,6 +271,10 @@ func (s *TaskServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if rep.code != "" {
+		writeError(w, rep.status, rep.code, "%s (nothing was applied)", rep.message)
+		return
+	}
 	if rep.status != http.StatusOK {
 		s.retryLater(w, rep.status, rep.message)
 		return
@@ -361,6 +366,24 @@ func (s *TaskServer) apply(group []*taskCall) {
 		plans, first, err = s.transact(group)
 	} else {
 		plans, first, err = s.appendPlain(group)
+	}
+	if err != nil && errors.Is(err, log.ErrTooLarge) {
+		// Too much for one atomic Append: nothing was applied. Each
+		// call on its own may fit; one that does not alone never will,
+		// so it is refused for good instead of retried forever.
+		if live := slices.DeleteFunc(group, func(c *taskCall) bool { return c == nil }); len(live) > 1 {
+			for _, c := range live {
+				s.apply([]*taskCall{c})
+			}
+			return
+		}
+		for _, c := range group {
+			if c != nil {
+				c.reply <- taskReply{status: http.StatusRequestEntityTooLarge, code: "too_large",
+					message: fmt.Sprintf("the answers of these %d tasks do not fit in one append of the server's log (%v): send fewer tasks per request", len(c.req.Tasks), err)}
+			}
+		}
+		return
 	}
 	if err != nil {
 		if s.opts.Logger != nil {
