@@ -86,6 +86,41 @@ type LocalAhead interface {
 	AcceptsLocalAhead() bool
 }
 
+// PageSizer is implemented by views that want a new file's SQLite page
+// size to be other than the default, 16 KiB (fast for bulk indexing). A
+// view of few rows written in small transactions, like the task queue,
+// asks for 4 KiB: each commit then writes a quarter of the WAL, and the
+// checkpoints that fsync it stall the logs' fsyncs on the same disk a
+// quarter as often. A file takes the smallest size its views ask for when
+// it is created (so keep such views apart from bulk ones, one file each);
+// an existing file keeps its own.
+type PageSizer interface {
+	PageSize() int
+}
+
+// defaultPageSize is a new view file's page size unless a view asks for
+// another (PageSizer). On the 600k SSB log a catch-up took 4.95 s with 4 KiB
+// pages and 3.97 s with 16 KiB (medians of 4 runs; 32 KiB 3.73 s, 64 KiB
+// 4.24 s), mostly from fewer WAL frames and page reads in the kernel.
+const defaultPageSize = 16384
+
+// pageSize is the page size a new file holding views takes: the smallest
+// valid size (a power of two from 512 to 65536) one of them asks for, else
+// defaultPageSize.
+func pageSize(views []View) int {
+	size := defaultPageSize
+	for _, v := range views {
+		ps, ok := v.(PageSizer)
+		if !ok {
+			continue
+		}
+		if n := ps.PageSize(); n >= 512 && n <= 65536 && n&(n-1) == 0 {
+			size = min(size, n)
+		}
+	}
+	return size
+}
+
 // Fingerprinter is implemented by views whose tables depend on more than
 // their Schema, such as the statements that fill them: a change of the text
 // Fingerprint returns rebuilds the view, like a change of Schema.

@@ -50,6 +50,12 @@ func (View) Name() string { return Name }
 // Version implements view.View.
 func (View) Version() int { return 1 }
 
+// PageSize asks for 4 KiB pages in a new file (view.PageSizer): few rows,
+// small transactions. The task round trip's p99 went from 11.4-13.2 ms with
+// 16 KiB pages to 8.9-9.7 ms (sluice bench tasks --runs 3 --tasks 4000, 3
+// interleaved runs each).
+func (View) PageSize() int { return 4096 }
+
 // AcceptsLocalAhead implements view.LocalAhead.
 func (View) AcceptsLocalAhead() bool { return true }
 
