@@ -8,7 +8,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sluicedb/sluice/index"
 	"github.com/sluicedb/sluice/log"
+	"github.com/sluicedb/sluice/view"
+	"github.com/sluicedb/sluice/view/tasks"
 )
 
 // bigTasks returns n tasks whose payloads are each about size bytes.
@@ -22,30 +25,53 @@ func bigTasks(prefix string, n, size int) []WireTask {
 	return out
 }
 
-// smallBatchLog opens a log whose Append calls take at most 64 KiB.
-func smallBatchLog(t *testing.T) *log.Log {
+// smallBatchServer opens a log whose Append calls take at most 64 KiB, and
+// the options of a task server over it: appending plainly, or through
+// Indexer.Transact with the handled_tasks view (as sluice serve does).
+func smallBatchServer(t *testing.T, transact bool) (*log.Log, TaskServerOptions) {
 	t.Helper()
-	l, err := log.Open(filepath.Join(t.TempDir(), "log"), log.Options{Durability: log.SyncNone, MaxRecordSize: 32 << 10, MaxBatchSize: 64 << 10})
+	dir := t.TempDir()
+	l, err := log.Open(filepath.Join(dir, "log"), log.Options{Durability: log.SyncNone, MaxRecordSize: 32 << 10, MaxBatchSize: 64 << 10})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { l.Close() })
-	return l
+	opts := TaskServerOptions{MaxRecordSize: 32 << 10}
+	if transact {
+		f, err := view.OpenFile(filepath.Join(dir, "handled.db"), []view.View{tasks.Handled{}}, view.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { f.Close() })
+		if opts.Indexer, err = index.New(l, []*view.File{f}, index.Options{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return l, opts
 }
+
+var appendWays = []struct {
+	name     string
+	transact bool
+}{{"append", false}, {"transact", true}}
 
 // TestTaskRequestTooLargeForOneAppend: a request whose answers cannot fit
 // in one atomic Append of the server's log is refused for good (413), not
 // answered "retry later" forever, and nothing of it is appended. (Before:
 // 503 at every attempt.)
 func TestTaskRequestTooLargeForOneAppend(t *testing.T) {
-	l := smallBatchLog(t)
-	url := serveTasks(t, l, TaskServerOptions{MaxRecordSize: 32 << 10})
-	st, _, body := postTasks(t, url, "", TaskRequest{Node: deviceNode, Queue: "q", Tasks: bigTasks("t", 3, 30<<10)})
-	if st != http.StatusRequestEntityTooLarge || !strings.Contains(string(body), "too_large") {
-		t.Fatalf("got %d %s, want 413 too_large", st, body)
-	}
-	if n := len(entries(t, l)); n != 0 {
-		t.Fatalf("the server's log holds %d entries, want none", n)
+	for _, way := range appendWays {
+		t.Run(way.name, func(t *testing.T) {
+			l, opts := smallBatchServer(t, way.transact)
+			url := serveTasks(t, l, opts)
+			st, _, body := postTasks(t, url, "", TaskRequest{Node: deviceNode, Queue: "q", Tasks: bigTasks("t", 3, 30<<10)})
+			if st != http.StatusRequestEntityTooLarge || !strings.Contains(string(body), "too_large") {
+				t.Fatalf("got %d %s, want 413 too_large", st, body)
+			}
+			if n := len(entries(t, l)); n != 0 {
+				t.Fatalf("the server's log holds %d entries, want none", n)
+			}
+		})
 	}
 }
 
@@ -54,8 +80,14 @@ func TestTaskRequestTooLargeForOneAppend(t *testing.T) {
 // succeed, each task once. (Before: both answered 503, and again whenever
 // they met in a group.)
 func TestTaskGroupTooLargeSplit(t *testing.T) {
-	l := smallBatchLog(t)
-	ts, err := NewTaskServer(l, TaskServerOptions{MaxRecordSize: 32 << 10})
+	for _, way := range appendWays {
+		t.Run(way.name, func(t *testing.T) { groupTooLargeSplit(t, way.transact) })
+	}
+}
+
+func groupTooLargeSplit(t *testing.T, transact bool) {
+	l, opts := smallBatchServer(t, transact)
+	ts, err := NewTaskServer(l, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
