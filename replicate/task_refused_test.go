@@ -1,9 +1,11 @@
 package replicate
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -316,5 +318,44 @@ func TestTaskResultTooLarge(t *testing.T) {
 	}
 	if a := tr.Answers[0]; a.Outcome != "failed" || !strings.Contains(a.Reason, "1000") || len(a.Results) != 0 {
 		t.Fatalf("answer %+v, want failed naming the limit 1000", a)
+	}
+}
+
+// TestTaskSenderOtherNodeAnswered: a server that does not check the node a
+// request names (not one of ours) answers as another node than the one the
+// sender is pinned to: the queue is reported stuck at once, not after the
+// usual attempts. (Before: the stuck flag of that error was ignored.)
+func TestTaskSenderOtherNodeAnswered(t *testing.T) {
+	other, device := openLog(t), openLog(t)
+	ts, err := NewTaskServer(other, TaskServerOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ts.Close() })
+	url := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// A server that ignores the node asked for: pass the request on without it.
+		var req TaskRequest
+		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+			t.Error(err)
+			return
+		}
+		req.Server = ""
+		b, _ := json.Marshal(req)
+		r2 := r.Clone(r.Context())
+		r2.Body, r2.ContentLength = io.NopCloser(bytes.NewReader(b)), int64(len(b))
+		ts.ServeHTTP(w, r2)
+	}))
+	pinned := log.NodeID{1, 2, 3}
+	s, err := NewSender(device, SenderOptions{Server: Peer{URL: url}, ServerNode: pinned, StuckAttempts: 100,
+		Backoff: [2]time.Duration{time.Hour, time.Hour}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	addTask(t, device, "t1", "q", "k", `{}`)
+	if left, err := s.SendPending(context.Background()); left != 1 || err != nil {
+		t.Fatalf("send: %d left, %v", left, err)
+	}
+	if st := s.Stuck(); len(st) != 1 || !strings.Contains(st[0].Error, "answered as node") {
+		t.Errorf("stuck: %+v, want q, answered as another node", st)
 	}
 }

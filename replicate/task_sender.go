@@ -665,7 +665,7 @@ func (s *Sender) retry(ctx context.Context, b batch, err error) {
 	recs := []log.Record{{Origin: log.Local, Scope: head.scope, Payload: tasks.Entry{Kind: tasks.KindRetry, IDs: ids,
 		Error: err.Error(), NextAttemptAt: now.Add(wait).UnixMilli(), Unknown: !answered}.Marshal()}}
 	var stuck *StuckQueue
-	if !head.stuck && ((answered && re.stuck) || head.attempts >= s.opts.StuckAttempts || now.Sub(head.firstFail) >= s.opts.StuckAfter) {
+	if !head.stuck && ((re != nil && re.stuck) || head.attempts >= s.opts.StuckAttempts || now.Sub(head.firstFail) >= s.opts.StuckAfter) {
 		head.stuck = true
 		stuck = &StuckQueue{Queue: head.queue, Task: head.id, Attempts: head.attempts, Error: err.Error(), FirstFail: head.firstFail}
 		recs = append(recs, log.Record{Origin: log.Local, Scope: head.scope, Payload: tasks.Entry{Kind: tasks.KindStuck,
