@@ -115,10 +115,7 @@ func writeState(path string, node log.NodeID, peers []PeerStatus) error {
 			// it tasks, forever.
 			continue
 		}
-		pj := peerJSON{PeerStatus: p}
-		if !p.Node.IsZero() {
-			pj.NodeHex = p.Node.String()
-		}
+		pj := peerJSON{PeerStatus: p, NodeHex: p.Node.String()}
 		pj.Connected = false
 		f.Peers = append(f.Peers, pj)
 	}

@@ -49,9 +49,10 @@ entries to it through the local socket.
 The peers (URL and token) are remembered in DIR/replicate/peers.json (mode
 0600) once they answered (a mistyped URL is not kept): sluice sync alone
 pulls from them again. Tasks go to the first peer (or --tasks-to), which
-sync names; a server whose log was replaced since is sent nothing. sluice status shows where
-each one stands. A peer that was replaced or cut back, or a damaged stream,
-is an error naming the peer and the position; nothing of it is appended.
+sync names; a server whose log was replaced since is sent nothing. sluice
+status shows where each one stands. A peer that was replaced or cut back,
+or a damaged stream, is an error naming the peer and the position; nothing
+of it is appended.
 --forget URL forgets a peer, so that a server replaced on purpose can be
 pulled as a new one.`,
 		Example: `  sluice sync --from http://127.0.0.1:7070
